@@ -1,0 +1,4 @@
+import { Init1795436340561 } from './1795436340561-Init';
+
+// Every migration, in order. `npm run migration:generate -- Name` writes a new file; add it here.
+export const migrations: Function[] = [Init1795436340561];

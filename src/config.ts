@@ -1,0 +1,119 @@
+import path from 'node:path';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
+
+import { IdentifierType } from './modules/identity/identifier-type.enum';
+
+/** Per-type caps on how many identifiers one customer may hold (BRIEF §2). */
+export type IdentifierLimits = Record<IdentifierType, number>;
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Unset: an embedded PostgreSQL is started under `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  dbPoolSize: number;
+  defaultPhoneRegion: CountryCode;
+  defaultCurrency: string;
+  identifierBlocklist: string[];
+  identifierLimits: IdentifierLimits;
+  /** How long a verified API key is trusted before it is read again (revocation delay). */
+  apiKeyCacheSeconds: number;
+  maxBatchSize: number;
+  logLevel: 'silent' | 'info' | 'debug';
+}
+
+export class ConfigError extends Error {}
+
+const DEFAULT_LIMITS: IdentifierLimits = {
+  [IdentifierType.CUSTOMER_ID]: 1,
+  [IdentifierType.LOYALTY_CARD]: 3,
+  [IdentifierType.EMAIL]: 5,
+  [IdentifierType.PHONE]: 5,
+  [IdentifierType.DEVICE_ID]: 20,
+  [IdentifierType.ANONYMOUS_ID]: 200,
+};
+
+/** Junk values seen in real feeds; compared after normalisation, case-insensitively. */
+export const DEFAULT_BLOCKLIST = [
+  'test@test.com',
+  'test@example.com',
+  'noemail@noemail.com',
+  'null',
+  'undefined',
+  'nil',
+  'none',
+  'n/a',
+  'na',
+  'anonymous',
+  'unknown',
+  '0',
+  '-',
+];
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function parseLimits(raw: string | undefined): IdentifierLimits {
+  const limits = { ...DEFAULT_LIMITS };
+  if (!raw) return limits;
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [type, count] = part.split('=').map((p) => p.trim());
+    if (!(type in IdentifierType)) {
+      throw new ConfigError(
+        `IDENTIFIER_LIMITS: unknown identifier type "${type}" (expected one of ${Object.keys(IdentifierType).join(', ')})`,
+      );
+    }
+    const n = Number(count);
+    if (!Number.isInteger(n) || n < 1 || n > 100000) {
+      throw new ConfigError(`IDENTIFIER_LIMITS: ${type} needs a positive integer, got "${count}"`);
+    }
+    limits[type as IdentifierType] = n;
+  }
+  return limits;
+}
+
+/** Reads and validates the environment once; throws ConfigError with a message meant for a person. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, got "${databaseUrl}"`);
+  }
+  const region = (env.DEFAULT_PHONE_REGION ?? 'FR').trim().toUpperCase();
+  if (!isSupportedCountry(region)) {
+    throw new ConfigError(`DEFAULT_PHONE_REGION must be an ISO 3166 country code such as FR or GB, got "${region}"`);
+  }
+  const currency = (env.DEFAULT_CURRENCY ?? 'EUR').trim().toUpperCase();
+  if (!/^[A-Z]{3}$/.test(currency)) {
+    throw new ConfigError(`DEFAULT_CURRENCY must be an ISO 4217 code such as EUR, got "${currency}"`);
+  }
+  const extraBlocklist = (env.IDENTIFIER_BLOCKLIST ?? '')
+    .split(',')
+    .map((v) => v.trim().toLowerCase())
+    .filter(Boolean);
+  const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
+  if (!['silent', 'info', 'debug'].includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be silent, info or debug, got "${env.LOG_LEVEL}"`);
+  }
+  return {
+    port: int(env, 'PORT', 4000, 0, 65535),
+    host: env.HOST?.trim() || '0.0.0.0',
+    databaseUrl,
+    dataDir: path.resolve(env.DATA_DIR?.trim() || path.join(__dirname, '..', '.data')),
+    dbPoolSize: int(env, 'DB_POOL_SIZE', 20, 1, 500),
+    defaultPhoneRegion: region,
+    defaultCurrency: currency,
+    identifierBlocklist: [...new Set([...DEFAULT_BLOCKLIST, ...extraBlocklist])],
+    identifierLimits: parseLimits(env.IDENTIFIER_LIMITS),
+    apiKeyCacheSeconds: int(env, 'API_KEY_CACHE_SECONDS', 5, 0, 3600),
+    maxBatchSize: 1000,
+    logLevel,
+  };
+}

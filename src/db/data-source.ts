@@ -1,0 +1,34 @@
+import { DataSource } from 'typeorm';
+
+import { ApiKey } from '../modules/access/api-key.entity';
+import { Customer } from '../modules/customers/customer.entity';
+import { Identifier } from '../modules/identity/identifier.entity';
+import { IdentityConflict } from '../modules/identity/identity-conflict.entity';
+import { Merge } from '../modules/identity/merge.entity';
+import { Interaction } from '../modules/interactions/interaction.entity';
+import { migrations } from '../../migrations';
+import { QueryCounter } from './query-counter';
+
+export const entities = [ApiKey, Customer, Identifier, Interaction, Merge, IdentityConflict];
+
+/** The one DataSource of a process. The schema only ever changes through `migrations/`. */
+export function createDataSource(url: string, options: { poolSize?: number; verbose?: boolean } = {}): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities,
+    migrations,
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    migrationsRun: false,
+    logging: ['query', 'error', 'warn', 'migration'],
+    logger: new QueryCounter(options.verbose),
+    maxQueryExecutionTime: 2000,
+    poolSize: options.poolSize ?? 20,
+    extra: { application_name: 'customer-graph' },
+  });
+}
+
+export function queryCounter(dataSource: DataSource): QueryCounter {
+  return dataSource.logger as QueryCounter;
+}

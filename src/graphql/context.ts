@@ -1,0 +1,39 @@
+import type { Config } from '../config';
+import type { ApiKeyService, Principal } from '../modules/access/api-key.service';
+import type { CustomerService } from '../modules/customers/customer.service';
+import type { IngestService } from '../modules/interactions/ingest.service';
+import { UnauthenticatedError } from './errors';
+import { createLoaders, type Loaders } from './loaders';
+
+/** Long-lived services shared by every request. */
+export interface Services {
+  config: Config;
+  apiKeys: ApiKeyService;
+  customers: CustomerService;
+  ingest: IngestService;
+}
+
+/** What every resolver gets: the caller, the services, and this request's loaders. */
+export interface Context extends Services {
+  principal: Principal;
+  loaders: Loaders;
+}
+
+/** Extracts the bearer token from an `Authorization` header (or graphql-ws connection params). */
+export function bearerToken(header: unknown): string | null {
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1] : null;
+}
+
+/**
+ * Builds the context of one operation. Every operation needs a valid API key: without one the
+ * request fails here, before any resolver runs, with UNAUTHENTICATED.
+ */
+export async function createContext(services: Services, authorization: unknown, options: { cacheLoaders?: boolean } = {}): Promise<Context> {
+  const token = bearerToken(authorization);
+  if (!token) throw new UnauthenticatedError();
+  const principal = await services.apiKeys.verify(token);
+  if (!principal) throw new UnauthenticatedError('The API key is unknown or revoked.');
+  return { ...services, principal, loaders: createLoaders(services.customers, { cache: options.cacheLoaders }) };
+}

@@ -1,0 +1,37 @@
+import DataLoader from 'dataloader';
+
+import type { ConnectionShape } from './connection';
+import type { Customer } from '../modules/customers/customer.entity';
+import type { CustomerService, InteractionPageArgs } from '../modules/customers/customer.service';
+import type { Identifier } from '../modules/identity/identifier.entity';
+import type { Merge } from '../modules/identity/merge.entity';
+import type { Interaction } from '../modules/interactions/interaction.entity';
+
+/**
+ * Per-request batching of everything nested under a customer, so that a page of N customers
+ * costs the same number of SQL statements whatever N is. Built fresh for each HTTP request;
+ * `cache: false` for long-lived (subscription) contexts, where cached rows would go stale.
+ */
+export function createLoaders(customers: CustomerService, options: { cache?: boolean } = {}) {
+  const cache = options.cache ?? true;
+  const ordered = <V>(ids: readonly string[], found: Map<string, V>, fallback: () => V) => ids.map((id) => found.get(id) ?? fallback());
+  const interactionPages = new Map<string, DataLoader<string, ConnectionShape<Interaction>>>();
+  return {
+    customer: new DataLoader<string, Customer | null>(async (ids) => ordered(ids, await customers.byIds(ids), () => null), { cache }),
+    identifiers: new DataLoader<string, Identifier[]>(async (ids) => ordered(ids, await customers.identifiersOf(ids), () => []), { cache }),
+    merges: new DataLoader<string, Merge[]>(async (ids) => ordered(ids, await customers.mergesOf(ids), () => []), { cache }),
+    interaction: new DataLoader<string, Interaction | null>(async (ids) => ordered(ids, await customers.interactionsByIds(ids), () => null), { cache }),
+    /** One loader per distinct argument set: customers asking for the same page share a statement. */
+    interactions(args: InteractionPageArgs): DataLoader<string, ConnectionShape<Interaction>> {
+      const key = JSON.stringify([args.first, args.after ?? null, args.channel ?? null, args.type ?? null]);
+      let loader = interactionPages.get(key);
+      if (!loader) {
+        loader = new DataLoader(async (ids) => ordered(ids, await customers.interactionsOf(ids, args), () => ({ edges: [], pageInfo: { hasNextPage: false, endCursor: null } })), { cache });
+        interactionPages.set(key, loader);
+      }
+      return loader;
+    },
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

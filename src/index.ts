@@ -1,0 +1,67 @@
+import 'reflect-metadata';
+
+import { loadConfig, ConfigError } from './config';
+import { createDataSource } from './db/data-source';
+import { openDatabase, type Database } from './db/database';
+import { EmbeddedPostgresError } from './db/embedded';
+import { Scope } from './modules/access/scope.enum';
+import { startServer } from './server';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = (line: string) => config.logLevel !== 'silent' && console.log(line);
+
+  log(config.databaseUrl ? 'Using the PostgreSQL server of DATABASE_URL' : `Starting the embedded PostgreSQL (data in ${config.dataDir}/pg)…`);
+  const db: Database = await openDatabase(config, config.logLevel === 'debug' ? (l) => console.log(`[postgres] ${l}`) : undefined);
+  const dataSource = createDataSource(db.url, { poolSize: config.dbPoolSize, verbose: config.logLevel === 'debug' });
+  try {
+    await dataSource.initialize();
+  } catch (err) {
+    await db.stop();
+    throw new Error(`Cannot connect to PostgreSQL: ${(err as Error).message}`);
+  }
+  const applied = await dataSource.runMigrations({ transaction: 'each' });
+  if (applied.length) log(`Applied migrations: ${applied.map((m) => m.name).join(', ')}`);
+
+  const server = await startServer(dataSource, config);
+
+  if ((await server.services.apiKeys.count()) === 0) {
+    const { key } = await server.services.apiKeys.create('bootstrap admin', [Scope.ADMIN]);
+    console.log(
+      `\nNo API key existed, so one admin key was created. It is shown only this once:\n\n  ${key}\n\n` +
+        'Use it as "Authorization: Bearer <key>"; make narrower keys with `npm run apikey -- create --name NAME --scopes read,write`.\n',
+    );
+  }
+  log(`Customer Graph API ready at ${server.url}`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal} received: draining requests…`);
+    const force = setTimeout(() => {
+      console.error('Shutdown took longer than 15 s; exiting anyway.');
+      process.exit(1);
+    }, 15_000);
+    force.unref();
+    try {
+      await server.stop();
+      await dataSource.destroy();
+      await db.stop();
+      log('Stopped cleanly.');
+    } catch (err) {
+      console.error('Error during shutdown:', err);
+      process.exitCode = 1;
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) console.error(`Configuration error: ${err.message}`);
+  else if (err instanceof EmbeddedPostgresError) console.error(`Database error: ${err.message}`);
+  else if ((err as NodeJS.ErrnoException)?.code === 'EADDRINUSE') console.error(`Port already in use: ${(err as Error).message}. Set PORT to another port.`);
+  else console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

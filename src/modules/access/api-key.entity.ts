@@ -1,0 +1,30 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+import { Scope } from './scope.enum';
+
+/** A partner's or front-end's credential. Only a SHA-256 of the secret is stored. */
+@Entity('api_key')
+@Index('api_key_hash_key', ['keyHash'], { unique: true })
+export class ApiKey {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'varchar', length: 100 })
+  name!: string;
+
+  /** First characters of the key, to recognise it in lists without revealing it. */
+  @Column({ type: 'varchar', length: 16 })
+  prefix!: string;
+
+  @Column({ name: 'key_hash', type: 'char', length: 64 })
+  keyHash!: string;
+
+  @Column({ type: 'varchar', length: 16, array: true })
+  scopes!: Scope[];
+
+  @Column({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  revokedAt!: Date | null;
+}

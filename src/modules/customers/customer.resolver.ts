@@ -1,0 +1,93 @@
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
+
+import { checkFirst, Connection, type ConnectionShape } from '../../graphql/connection';
+import type { Context } from '../../graphql/context';
+import { BadUserInputError, NotFoundError } from '../../graphql/errors';
+import { UUID } from '../../db/uuid';
+import { Scope } from '../access/scope.enum';
+import { Identifier } from '../identity/identifier.entity';
+import { IdentifierType } from '../identity/identifier-type.enum';
+import { Merge } from '../identity/merge.entity';
+import { normalizeIdentifier } from '../identity/normalize';
+import { Channel } from '../interactions/channel.enum';
+import { Interaction } from '../interactions/interaction.entity';
+import { InteractionType } from '../interactions/interaction-type.enum';
+import { Customer } from './customer.entity';
+import { CustomerFilter } from './customer-filter.input';
+
+const MAX_PAGE = 100;
+
+@ObjectType()
+export class CustomerConnection extends Connection(Customer, 'Customer') {}
+
+@ObjectType()
+export class InteractionConnection extends Connection(Interaction, 'Interaction') {}
+
+@ArgsType()
+class InteractionPageArgs {
+  @Field(() => Int, { defaultValue: 20, description: `At most ${MAX_PAGE}.` })
+  first!: number;
+
+  @Field(() => String, { nullable: true })
+  after?: string | null;
+
+  @Field(() => Channel, { nullable: true })
+  channel?: Channel | null;
+
+  @Field(() => InteractionType, { nullable: true })
+  type?: InteractionType | null;
+}
+
+@Resolver(() => Customer)
+export class CustomerResolver {
+  @Authorized(Scope.READ)
+  @Query(() => Customer, { nullable: true, description: 'A customer by id; the id of a merged customer resolves to its survivor. NOT_FOUND when unknown.' })
+  async customer(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Customer> {
+    if (!UUID.test(id)) throw new BadUserInputError([{ field: 'id', message: `"${id}" is not a customer id` }]);
+    const customer = await ctx.loaders.customer.load(id);
+    if (!customer) throw new NotFoundError(`No customer has the id ${id}.`);
+    return customer;
+  }
+
+  @Authorized(Scope.READ)
+  @Query(() => Customer, { nullable: true, description: 'The customer holding an identifier; the value is normalised first. NOT_FOUND when nobody holds it.' })
+  async customerByIdentifier(
+    @Arg('type', () => IdentifierType) type: IdentifierType,
+    @Arg('value') value: string,
+    @Ctx() ctx: Context,
+  ): Promise<Customer> {
+    const normalized = normalizeIdentifier(type, value, ctx.config.defaultPhoneRegion);
+    if (!normalized.ok) throw new BadUserInputError([{ field: 'value', message: `${type} ${normalized.message}` }]);
+    const customer = await ctx.customers.byIdentifier(type, normalized.value);
+    if (!customer) throw new NotFoundError(`No customer holds ${type} "${normalized.value}".`);
+    return customer;
+  }
+
+  @Authorized(Scope.READ)
+  @Query(() => CustomerConnection, { description: `Live customers, newest first. \`first\` defaults to 20, at most ${MAX_PAGE}.` })
+  customers(
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('filter', () => CustomerFilter, { nullable: true }) filter: CustomerFilter | null,
+    @Ctx() ctx: Context,
+  ): Promise<ConnectionShape<Customer>> {
+    checkFirst(first, MAX_PAGE, 'first');
+    return ctx.customers.page(first, after, filter);
+  }
+
+  @FieldResolver(() => [Identifier])
+  identifiers(@Root() customer: Customer, @Ctx() ctx: Context): Promise<Identifier[]> {
+    return ctx.loaders.identifiers.load(customer.id);
+  }
+
+  @FieldResolver(() => InteractionConnection, { description: 'Newest first.' })
+  interactions(@Root() customer: Customer, @Args(() => InteractionPageArgs) args: InteractionPageArgs, @Ctx() ctx: Context): Promise<ConnectionShape<Interaction>> {
+    checkFirst(args.first, MAX_PAGE, 'first');
+    return ctx.loaders.interactions(args).load(customer.id);
+  }
+
+  @FieldResolver(() => [Merge], { description: 'Merge ledger entries that formed this customer, oldest first.' })
+  merges(@Root() customer: Customer, @Ctx() ctx: Context): Promise<Merge[]> {
+    return ctx.loaders.merges.load(customer.id);
+  }
+}

@@ -1,0 +1,228 @@
+import type { IdentifierLimits } from '../../config';
+import { uuidv7 } from '../../db/uuid';
+import { Channel } from '../interactions/channel.enum';
+import { IDENTIFIER_PRIORITY, IdentifierType } from './identifier-type.enum';
+import type { NormalizedIdentifier } from './validate-identifiers';
+
+export enum WarningCode {
+  BLOCKLISTED_IDENTIFIER = 'BLOCKLISTED_IDENTIFIER',
+  IDENTIFIER_LIMIT_REACHED = 'IDENTIFIER_LIMIT_REACHED',
+  MERGE_REFUSED = 'MERGE_REFUSED',
+}
+
+export interface Warning {
+  code: WarningCode;
+  message: string;
+  /** Field path inside the item, e.g. `identifiers[1]`. */
+  field: string;
+}
+
+/** What one item asks of identity resolution. */
+export interface ResolutionRequest {
+  identifiers: NormalizedIdentifier[];
+  traits: Record<string, unknown> | null;
+  channel: Channel | null;
+  /** Pre-generated id of the interaction the item stores, null for identify. */
+  interactionId: string | null;
+}
+
+/** The customers the batch touches, as read (and locked) in the database. */
+export interface KnownCustomer {
+  id: string;
+  createdAt: Date;
+  counts: Partial<Record<IdentifierType, number>>;
+}
+
+export interface PlannedMerge {
+  survivorId: string;
+  mergedId: string;
+  link: NormalizedIdentifier;
+  interactionId: string | null;
+  movedIdentifiers: number;
+  /** Interactions of this batch that had gone to the merged customer before the merge. */
+  movedBatchInteractions: number;
+  /** The merged customer exists in the database (as opposed to being created by this batch). */
+  mergedExists: boolean;
+}
+
+export interface PlannedConflict {
+  customerId: string;
+  otherCustomerIds: string[];
+  identifier: NormalizedIdentifier;
+  interactionId: string | null;
+  reason: string;
+}
+
+export interface ItemPlan {
+  customerId: string;
+  warnings: Warning[];
+  mergedCustomerIds: string[];
+}
+
+export interface NewCustomer {
+  id: string;
+  /** ISO string with microseconds: customers created by one batch keep their order. */
+  createdAt: string;
+  mergedIntoId: string | null;
+}
+
+export interface ResolutionPlan {
+  items: ItemPlan[];
+  newCustomers: NewCustomer[];
+  newIdentifiers: Array<NormalizedIdentifier & { customerId: string }>;
+  merges: PlannedMerge[];
+  conflicts: PlannedConflict[];
+  /** Per live customer touched: traits to merge (in arrival order) and channels seen. */
+  touched: Map<string, { traits: Record<string, unknown>; channels: Set<Channel>; isNew: boolean }>;
+}
+
+export const identifierKey = (i: { type: string; value: string }) => `${i.type}\u0001${i.value}`;
+
+const priority = (type: IdentifierType) => IDENTIFIER_PRIORITY.indexOf(type);
+
+function isoWithMicros(ms: number, micros: number): string {
+  return new Date(ms).toISOString().replace('Z', String(micros).padStart(3, '0') + 'Z');
+}
+
+/**
+ * Decides, without touching the database, what a batch does to the identity graph: which items
+ * go to which customer, which customers are created or merged, which identifiers are attached,
+ * and what the guardrails refused. Items are applied in order, exactly as if they had arrived one
+ * by one; `owners` and `customers` must describe every identifier the batch carries.
+ */
+export function planResolution(
+  requests: Array<ResolutionRequest | null>,
+  owners: Map<string, string>,
+  customers: Map<string, KnownCustomer>,
+  limits: IdentifierLimits,
+  now: Date,
+): ResolutionPlan {
+  const parent = new Map<string, string>();
+  const find = (id: string): string => {
+    let current = id;
+    while (parent.has(current)) current = parent.get(current)!;
+    return current;
+  };
+  const state = new Map<string, { createdAt: number; seq: number; counts: Record<string, number>; batchInteractions: number; isNew: boolean }>();
+  for (const c of customers.values()) {
+    state.set(c.id, { createdAt: c.createdAt.getTime(), seq: 0, counts: { ...c.counts }, batchInteractions: 0, isNew: false });
+  }
+  const plan: ResolutionPlan = { items: [], newCustomers: [], newIdentifiers: [], merges: [], conflicts: [], touched: new Map() };
+  const patches: Array<{ customerId: string; traits: Record<string, unknown> | null; channel: Channel | null }> = [];
+  let created = 0;
+  const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+  const older = (a: string, b: string) => {
+    const sa = state.get(a)!;
+    const sb = state.get(b)!;
+    return sa.createdAt - sb.createdAt || sa.seq - sb.seq || (a < b ? -1 : 1);
+  };
+
+  for (const request of requests) {
+    if (!request) {
+      plan.items.push({ customerId: '', warnings: [], mergedCustomerIds: [] });
+      continue;
+    }
+    const warnings: Warning[] = [];
+    const mergedCustomerIds: string[] = [];
+    const usable: NormalizedIdentifier[] = [];
+    for (const identifier of request.identifiers) {
+      if (identifier.blocklisted) {
+        warnings.push({
+          code: WarningCode.BLOCKLISTED_IDENTIFIER,
+          field: `identifiers[${identifier.index}]`,
+          message: `${identifier.type} "${identifier.raw}" is on the blocklist of junk values: kept on the interaction, not used to match or link anyone`,
+        });
+      } else {
+        usable.push(identifier);
+      }
+    }
+    const owned = usable.filter((i) => owners.has(identifierKey(i))).map((i) => ({ identifier: i, customerId: find(owners.get(identifierKey(i))!) }));
+    const involved = [...new Set(owned.map((o) => o.customerId))].sort(older);
+
+    let target: string;
+    if (involved.length === 0) {
+      target = uuidv7(now.getTime());
+      created++;
+      state.set(target, { createdAt: now.getTime(), seq: created, counts: {}, batchInteractions: 0, isNew: true });
+      plan.newCustomers.push({ id: target, createdAt: isoWithMicros(now.getTime(), created), mergedIntoId: null });
+    } else if (involved.length === 1) {
+      target = involved[0];
+    } else {
+      const sum: Record<string, number> = {};
+      for (const id of involved) for (const [type, n] of Object.entries(state.get(id)!.counts)) sum[type] = (sum[type] ?? 0) + n;
+      const broken = Object.entries(sum).filter(([type, n]) => n > limits[type as IdentifierType]);
+      if (broken.length === 0) {
+        target = involved[0];
+        const survivor = state.get(target)!;
+        for (const other of involved.slice(1)) {
+          const loser = state.get(other)!;
+          parent.set(other, target);
+          plan.merges.push({
+            survivorId: target,
+            mergedId: other,
+            link: owned.find((o) => o.customerId === other)!.identifier,
+            interactionId: request.interactionId,
+            movedIdentifiers: total(loser.counts),
+            movedBatchInteractions: loser.batchInteractions,
+            mergedExists: !loser.isNew,
+          });
+          for (const [type, n] of Object.entries(loser.counts)) survivor.counts[type] = (survivor.counts[type] ?? 0) + n;
+          survivor.batchInteractions += loser.batchInteractions;
+          mergedCustomerIds.push(other);
+        }
+      } else {
+        const best = [...owned].sort((a, b) => priority(a.identifier.type) - priority(b.identifier.type) || a.identifier.index - b.identifier.index)[0];
+        target = best.customerId;
+        const others = involved.filter((id) => id !== target);
+        const conflicting = owned.filter((o) => o.customerId !== target);
+        const detail = broken.map(([type, n]) => `${n} ${type} (limit ${limits[type as IdentifierType]})`).join(', ');
+        const reason =
+          `linking ${conflicting.map((o) => `${o.identifier.type} "${o.identifier.value}"`).join(', ')} would merge customers ` +
+          `${[target, ...others].join(', ')} into one holding ${detail}; not merged, recorded on the customer of ` +
+          `${best.identifier.type} "${best.identifier.value}"`;
+        for (const o of conflicting) {
+          warnings.push({ code: WarningCode.MERGE_REFUSED, field: `identifiers[${o.identifier.index}]`, message: reason });
+        }
+        plan.conflicts.push({ customerId: target, otherCustomerIds: others, identifier: conflicting[0].identifier, interactionId: request.interactionId, reason });
+      }
+    }
+
+    const counts = state.get(target)!.counts;
+    for (const identifier of usable) {
+      const key = identifierKey(identifier);
+      if (owners.has(key)) continue;
+      const limit = limits[identifier.type];
+      if ((counts[identifier.type] ?? 0) >= limit) {
+        warnings.push({
+          code: WarningCode.IDENTIFIER_LIMIT_REACHED,
+          field: `identifiers[${identifier.index}]`,
+          message: `${identifier.type} "${identifier.value}" not attached: the customer already holds ${limit} ${identifier.type} identifier(s), the limit`,
+        });
+        continue;
+      }
+      counts[identifier.type] = (counts[identifier.type] ?? 0) + 1;
+      owners.set(key, target);
+      plan.newIdentifiers.push({ ...identifier, customerId: target });
+    }
+    if (request.interactionId) state.get(target)!.batchInteractions++;
+    patches.push({ customerId: target, traits: request.traits, channel: request.channel });
+    plan.items.push({ customerId: target, warnings, mergedCustomerIds });
+  }
+
+  // Everything points at the final survivors.
+  for (const item of plan.items) if (item.customerId) item.customerId = find(item.customerId);
+  for (const identifier of plan.newIdentifiers) identifier.customerId = find(identifier.customerId);
+  for (const c of plan.newCustomers) if (parent.has(c.id)) c.mergedIntoId = find(c.id);
+  for (const conflict of plan.conflicts) {
+    conflict.customerId = find(conflict.customerId);
+    conflict.otherCustomerIds = [...new Set(conflict.otherCustomerIds.map(find))];
+  }
+  for (const patch of patches) {
+    const id = find(patch.customerId);
+    let entry = plan.touched.get(id);
+    if (!entry) plan.touched.set(id, (entry = { traits: {}, channels: new Set(), isNew: state.get(id)!.isNew }));
+    if (patch.traits) Object.assign(entry.traits, patch.traits);
+    if (patch.channel) entry.channels.add(patch.channel);
+  }
+  return plan;
+}

@@ -1,0 +1,431 @@
+import type { DataSource, QueryRunner } from 'typeorm';
+
+import type { Config } from '../../config';
+import { uuidv7 } from '../../db/uuid';
+import type { InputProblem } from '../../graphql/errors';
+import { IdentifierType } from '../identity/identifier-type.enum';
+import {
+  identifierKey,
+  planResolution,
+  type KnownCustomer,
+  type ResolutionPlan,
+  type ResolutionRequest,
+  type Warning,
+} from '../identity/resolution-plan';
+import type { NormalizedIdentifier } from '../identity/validate-identifiers';
+import type { InteractionData } from './validate-interaction';
+
+export enum RecordStatus {
+  CREATED = 'CREATED',
+  DUPLICATE = 'DUPLICATE',
+  REJECTED = 'REJECTED',
+}
+
+/** One unit of work: an interaction to store, or (interaction null) an identify call. */
+export interface IngestItem {
+  identifiers: NormalizedIdentifier[];
+  traits: Record<string, unknown> | null;
+  interaction: InteractionData | null;
+}
+
+export interface IngestOutcome {
+  status: RecordStatus;
+  customerId: string | null;
+  interactionId: string | null;
+  warnings: Warning[];
+  mergedCustomerIds: string[];
+  problems: InputProblem[];
+}
+
+const RETRYABLE = new Set(['40P01', '40001', '23505', '55P03']);
+const MAX_ATTEMPTS = 8;
+const MAX_RESOLUTION_ROUNDS = 20;
+
+class UnstableRead extends Error {
+  code = '40001';
+}
+
+function isRetryable(err: unknown): boolean {
+  return err instanceof UnstableRead || RETRYABLE.has((err as { code?: string })?.code ?? '');
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Stores interactions and identify calls, a batch at a time, in one transaction and a constant
+ * number of statements per batch. Concurrency rests on two rules:
+ *  - a transaction takes an advisory lock on every identifier and external id it carries (in one
+ *    sorted statement, so lock order is global), so two writers of the same identifier queue;
+ *  - it row-locks every customer those identifiers belong to, and re-reads until the set is
+ *    stable, so a merge and a write to the customer being merged queue too.
+ * Deadlocks and races that slip through abort the transaction, which is retried from scratch.
+ */
+export class IngestService {
+  private readonly limits: Config['identifierLimits'];
+
+  constructor(
+    private readonly dataSource: DataSource,
+    config: Pick<Config, 'identifierLimits'>,
+  ) {
+    this.limits = config.identifierLimits;
+  }
+
+  /** Outcomes in input order; `items[i] === null` marks an item already rejected by validation. */
+  async ingest(apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
+    try {
+      return await this.withRetry(() => this.ingestOnce(apiKeyId, items));
+    } catch (err) {
+      const live = items.filter(Boolean).length;
+      if (live <= 1) throw err;
+      // A batch must never fail because of one item: fall back to one transaction per item.
+      console.error('[ingest] batch failed, storing its items one by one:', err);
+      const outcomes: IngestOutcome[] = [];
+      for (const item of items) {
+        if (!item) {
+          outcomes.push(rejected([]));
+          continue;
+        }
+        try {
+          outcomes.push((await this.withRetry(() => this.ingestOnce(apiKeyId, [item])))[0]);
+        } catch (itemErr) {
+          console.error('[ingest] item failed:', itemErr);
+          outcomes.push(rejected([{ field: '', message: 'the server could not store this item; it was logged and nothing was written' }]));
+        }
+      }
+      return outcomes;
+    }
+  }
+
+  private async withRetry<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (err) {
+        if (!isRetryable(err) || attempt >= MAX_ATTEMPTS) throw err;
+        await sleep(Math.random() * 5 * attempt);
+      }
+    }
+  }
+
+  private async ingestOnce(apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      const outcomes = await this.ingestInTransaction(runner, apiKeyId, items);
+      await runner.commitTransaction();
+      return outcomes;
+    } catch (err) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      throw err;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async ingestInTransaction(runner: QueryRunner, apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
+    const now = new Date();
+
+    // 1. Advisory locks on everything this batch could race on, in one sorted statement.
+    const lockKeys = new Set<string>();
+    for (const item of items) {
+      if (!item) continue;
+      for (const i of item.identifiers) if (!i.blocklisted) lockKeys.add(`i:${identifierKey(i)}`);
+      if (item.interaction?.externalId) lockKeys.add(`x:${apiKeyId}:${item.interaction.externalId}`);
+    }
+    await runner.query(
+      `SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS keys`,
+      [[...lockKeys]],
+    );
+
+    // 2. Idempotency: external ids already stored, and repeats inside the batch.
+    const externalIds = [...new Set(items.map((i) => i?.interaction?.externalId).filter((x): x is string => !!x))];
+    const stored = new Map<string, { id: string; customerId: string }>();
+    if (externalIds.length) {
+      const rows: Array<{ external_id: string; id: string; customer_id: string }> = await runner.query(
+        `SELECT external_id, id, customer_id FROM interaction WHERE api_key_id = $1 AND external_id = ANY($2::varchar[])`,
+        [apiKeyId, externalIds],
+      );
+      for (const row of rows) stored.set(row.external_id, { id: row.id, customerId: row.customer_id });
+    }
+    const firstInBatch = new Map<string, number>();
+    const duplicateOf: Array<number | undefined> = [];
+    const requests: Array<ResolutionRequest | null> = items.map((item, index) => {
+      if (!item) return null;
+      const externalId = item.interaction?.externalId;
+      if (externalId) {
+        if (stored.has(externalId)) return null;
+        if (firstInBatch.has(externalId)) {
+          duplicateOf[index] = firstInBatch.get(externalId);
+          return null;
+        }
+        firstInBatch.set(externalId, index);
+      }
+      return {
+        identifiers: item.identifiers,
+        traits: item.traits,
+        channel: item.interaction?.channel ?? null,
+        interactionId: item.interaction ? uuidv7(now.getTime()) : null,
+      };
+    });
+
+    // 3. Who owns these identifiers today; lock those customers; repeat until nothing moves.
+    const { owners, customers } = await this.lockOwners(runner, requests);
+
+    // 4. Decide, then write.
+    const plan = planResolution(requests, owners, customers, this.limits, now);
+    await this.write(runner, apiKeyId, now, items, requests, plan);
+
+    return items.map((item, index) => {
+      if (!item) return rejected([]);
+      const externalId = item.interaction?.externalId;
+      if (externalId && stored.has(externalId)) {
+        const original = stored.get(externalId)!;
+        return { status: RecordStatus.DUPLICATE, customerId: original.customerId, interactionId: original.id, warnings: [], mergedCustomerIds: [], problems: [] };
+      }
+      if (duplicateOf[index] !== undefined) {
+        const first = duplicateOf[index]!;
+        return { status: RecordStatus.DUPLICATE, customerId: plan.items[first].customerId, interactionId: requests[first]!.interactionId, warnings: [], mergedCustomerIds: [], problems: [] };
+      }
+      const itemPlan = plan.items[index];
+      return {
+        status: RecordStatus.CREATED,
+        customerId: itemPlan.customerId,
+        interactionId: requests[index]!.interactionId,
+        warnings: itemPlan.warnings,
+        mergedCustomerIds: itemPlan.mergedCustomerIds,
+        problems: [],
+      };
+    });
+  }
+
+  private async lockOwners(runner: QueryRunner, requests: Array<ResolutionRequest | null>) {
+    const types: string[] = [];
+    const values: string[] = [];
+    const seen = new Set<string>();
+    for (const request of requests) {
+      for (const i of request?.identifiers ?? []) {
+        const key = identifierKey(i);
+        if (i.blocklisted || seen.has(key)) continue;
+        seen.add(key);
+        types.push(i.type);
+        values.push(i.value);
+      }
+    }
+    const owners = new Map<string, string>();
+    const customers = new Map<string, KnownCustomer>();
+    if (types.length === 0) return { owners, customers };
+
+    const locked = new Set<string>();
+    for (let round = 0; round < MAX_RESOLUTION_ROUNDS; round++) {
+      owners.clear();
+      const rows: Array<{ type: string; value: string; id: string; created_at: Date; merged_into_id: string | null }> = await runner.query(
+        `SELECT i.type, i.value, c.id, c.created_at, c.merged_into_id
+           FROM identifier i JOIN customer c ON c.id = i.customer_id
+          WHERE (i.type, i.value) IN (SELECT * FROM unnest($1::varchar[], $2::varchar[]))
+          ORDER BY c.id
+            FOR UPDATE OF c`,
+        [types, values],
+      );
+      let stable = true;
+      for (const row of rows) {
+        owners.set(identifierKey(row), row.id);
+        locked.add(row.id);
+        if (row.merged_into_id) stable = false;
+        else if (!customers.has(row.id)) customers.set(row.id, { id: row.id, createdAt: row.created_at, counts: {} });
+      }
+      if (!stable) continue;
+
+      // Locked and live: read their identifier counts and check that nothing moved meanwhile.
+      const ids = [...new Set(owners.values())];
+      const check: Array<{ kind: string; customer_id: string; type: string; value: string | null; n: number }> = await runner.query(
+        `SELECT 'count' AS kind, customer_id, type, NULL AS value, count(*)::int AS n
+           FROM identifier WHERE customer_id = ANY($1::uuid[]) GROUP BY customer_id, type
+         UNION ALL
+         SELECT 'owner', customer_id, type, value, 0
+           FROM identifier WHERE (type, value) IN (SELECT * FROM unnest($2::varchar[], $3::varchar[]))`,
+        [ids, types, values],
+      );
+      for (const c of customers.values()) c.counts = {};
+      for (const row of check) {
+        if (row.kind === 'count') {
+          const c = customers.get(row.customer_id);
+          if (c) c.counts[row.type as IdentifierType] = row.n;
+        } else if (owners.get(identifierKey({ type: row.type, value: row.value! })) !== row.customer_id) {
+          stable = false;
+        }
+      }
+      if (stable && check.filter((r) => r.kind === 'owner').length === owners.size) {
+        for (const id of [...customers.keys()]) if (!ids.includes(id)) customers.delete(id);
+        return { owners, customers };
+      }
+    }
+    throw new UnstableRead('identity graph kept changing while resolving; retrying');
+  }
+
+  private async write(
+    runner: QueryRunner,
+    apiKeyId: string,
+    now: Date,
+    items: Array<IngestItem | null>,
+    requests: Array<ResolutionRequest | null>,
+    plan: ResolutionPlan,
+  ): Promise<void> {
+    if (plan.newCustomers.length) {
+      const traits = plan.newCustomers.map((c) => JSON.stringify(plan.touched.get(c.id)?.traits ?? {}));
+      const channels = plan.newCustomers.map((c) => JSON.stringify([...(plan.touched.get(c.id)?.channels ?? [])].sort()));
+      await runner.query(
+        `INSERT INTO customer (id, created_at, updated_at, traits, channels, merged_into_id)
+         SELECT u.id, u.created_at, $2, u.traits, ARRAY(SELECT jsonb_array_elements_text(u.channels))::varchar[], u.merged_into_id
+           FROM unnest($1::uuid[], $3::timestamptz[], $4::jsonb[], $5::jsonb[], $6::uuid[]) AS u(id, created_at, traits, channels, merged_into_id)`,
+        [plan.newCustomers.map((c) => c.id), now, plan.newCustomers.map((c) => c.createdAt), traits, channels, plan.newCustomers.map((c) => c.mergedIntoId)],
+      );
+    }
+
+    if (plan.merges.length) await this.applyMerges(runner, now, plan);
+
+    if (plan.newIdentifiers.length) {
+      const ids = plan.newIdentifiers;
+      await runner.query(
+        `INSERT INTO identifier (id, customer_id, type, value, raw_value, created_at)
+         SELECT u.id, u.customer_id, u.type, u.value, u.raw_value, $1
+           FROM unnest($2::uuid[], $3::uuid[], $4::varchar[], $5::varchar[], $6::varchar[]) AS u(id, customer_id, type, value, raw_value)`,
+        [now, ids.map(() => uuidv7(now.getTime())), ids.map((i) => i.customerId), ids.map((i) => i.type), ids.map((i) => i.value), ids.map((i) => i.raw.slice(0, 256))],
+      );
+    }
+
+    const stored = requests.flatMap((request, index) => (request?.interactionId ? [{ request, item: items[index]!, plan: plan.items[index] }] : []));
+    if (stored.length) {
+      const column = <T>(pick: (data: InteractionData) => T) => stored.map((s) => pick(s.item.interaction!));
+      await runner.query(
+        `INSERT INTO interaction (id, customer_id, api_key_id, external_id, channel, type, name, occurred_at, received_at,
+                                  amount, currency, nps_score, properties, identifiers)
+         SELECT u.id, u.customer_id, $1, u.external_id, u.channel, u.type, u.name, u.occurred_at, $2,
+                u.amount, u.currency, u.nps_score, u.properties, u.identifiers
+           FROM unnest($3::uuid[], $4::uuid[], $5::varchar[], $6::varchar[], $7::varchar[], $8::varchar[], $9::timestamptz[],
+                       $10::numeric[], $11::char(3)[], $12::smallint[], $13::jsonb[], $14::jsonb[])
+             AS u(id, customer_id, external_id, channel, type, name, occurred_at, amount, currency, nps_score, properties, identifiers)`,
+        [
+          apiKeyId,
+          now,
+          stored.map((s) => s.request.interactionId),
+          stored.map((s) => s.plan.customerId),
+          column((d) => d.externalId),
+          column((d) => d.channel),
+          column((d) => d.type),
+          column((d) => d.name),
+          column((d) => d.occurredAt),
+          column((d) => d.amount),
+          column((d) => d.currency),
+          column((d) => d.npsScore),
+          column((d) => JSON.stringify(d.properties)),
+          column((d) => JSON.stringify(d.identifiers.map(({ type, value, raw }) => ({ type, value, raw })))),
+        ],
+      );
+    }
+
+    const existing = [...plan.touched.entries()].filter(([, t]) => !t.isNew);
+    if (existing.length) {
+      await runner.query(
+        `UPDATE customer c
+            SET updated_at = $1,
+                traits = c.traits || u.traits,
+                channels = ARRAY(SELECT DISTINCT x FROM unnest(c.channels || ARRAY(SELECT jsonb_array_elements_text(u.channels))::varchar[]) AS x ORDER BY 1)
+           FROM unnest($2::uuid[], $3::jsonb[], $4::jsonb[]) AS u(id, traits, channels)
+          WHERE c.id = u.id`,
+        [now, existing.map(([id]) => id), existing.map(([, t]) => JSON.stringify(t.traits)), existing.map(([, t]) => JSON.stringify([...t.channels]))],
+      );
+    }
+
+    if (plan.conflicts.length) {
+      const cs = plan.conflicts;
+      await runner.query(
+        `INSERT INTO identity_conflict (id, customer_id, other_customer_ids, identifier_type, identifier_value, interaction_id, reason, at)
+         SELECT u.id, u.customer_id, ARRAY(SELECT jsonb_array_elements_text(u.others))::uuid[], u.type, u.value, u.interaction_id, u.reason, $1
+           FROM unnest($2::uuid[], $3::uuid[], $4::jsonb[], $5::varchar[], $6::varchar[], $7::uuid[], $8::text[])
+             AS u(id, customer_id, others, type, value, interaction_id, reason)`,
+        [
+          now,
+          cs.map(() => uuidv7(now.getTime())),
+          cs.map((c) => c.customerId),
+          cs.map((c) => JSON.stringify(c.otherCustomerIds)),
+          cs.map((c) => c.identifier.type),
+          cs.map((c) => c.identifier.value),
+          cs.map((c) => c.interactionId),
+          cs.map((c) => c.reason),
+        ],
+      );
+    }
+  }
+
+  /**
+   * Folds merged customers into their survivors: profile first (in merge order, the survivor's
+   * values win), then identifiers and interactions move, the losers become tombstones (older
+   * tombstones re-pointed), and the ledger records what moved.
+   */
+  private async applyMerges(runner: QueryRunner, now: Date, plan: ResolutionPlan): Promise<void> {
+    const finalOf = new Map<string, string>();
+    for (const m of plan.merges) finalOf.set(m.mergedId, m.survivorId);
+    const resolve = (id: string) => {
+      let current = id;
+      while (finalOf.has(current)) current = finalOf.get(current)!;
+      return current;
+    };
+    for (const m of plan.merges) {
+      if (!m.mergedExists) continue;
+      await runner.query(
+        `UPDATE customer s
+            SET traits = m.traits || s.traits,
+                channels = ARRAY(SELECT DISTINCT x FROM unnest(s.channels || m.channels) AS x ORDER BY 1)
+           FROM customer m
+          WHERE s.id = $1 AND m.id = $2`,
+        [m.survivorId, m.mergedId],
+      );
+    }
+    const existingMerged = plan.merges.filter((m) => m.mergedExists);
+    const movedInteractions = new Map<string, number>();
+    if (existingMerged.length) {
+      const from = existingMerged.map((m) => m.mergedId);
+      const to = existingMerged.map((m) => resolve(m.mergedId));
+      await runner.query(
+        `UPDATE identifier i SET customer_id = m.survivor FROM unnest($1::uuid[], $2::uuid[]) AS m(merged, survivor) WHERE i.customer_id = m.merged`,
+        [from, to],
+      );
+      const moved: Array<{ merged: string; n: number }> = await runner.query(
+        `WITH moved AS (
+           UPDATE interaction i SET customer_id = m.survivor FROM unnest($1::uuid[], $2::uuid[]) AS m(merged, survivor)
+            WHERE i.customer_id = m.merged RETURNING m.merged)
+         SELECT merged, count(*)::int AS n FROM moved GROUP BY merged`,
+        [from, to],
+      );
+      for (const row of moved) movedInteractions.set(row.merged, row.n);
+      await runner.query(
+        `UPDATE customer c SET merged_into_id = m.survivor, updated_at = $3
+           FROM unnest($1::uuid[], $2::uuid[]) AS m(merged, survivor)
+          WHERE c.id = m.merged OR c.merged_into_id = m.merged`,
+        [from, to, now],
+      );
+    }
+    const ms = plan.merges;
+    await runner.query(
+      `INSERT INTO merge (id, survivor_id, merged_id, identifier_type, identifier_value, interaction_id, at, moved)
+       SELECT u.id, u.survivor_id, u.merged_id, u.type, u.value, u.interaction_id, $1, u.moved
+         FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::varchar[], $6::varchar[], $7::uuid[], $8::jsonb[])
+           AS u(id, survivor_id, merged_id, type, value, interaction_id, moved)`,
+      [
+        now,
+        ms.map(() => uuidv7(now.getTime())),
+        ms.map((m) => m.survivorId),
+        ms.map((m) => m.mergedId),
+        ms.map((m) => m.link.type),
+        ms.map((m) => m.link.value),
+        ms.map((m) => m.interactionId),
+        ms.map((m) => JSON.stringify({ identifiers: m.movedIdentifiers, interactions: (movedInteractions.get(m.mergedId) ?? 0) + m.movedBatchInteractions })),
+      ],
+    );
+  }
+}
+
+export function rejected(problems: InputProblem[]): IngestOutcome {
+  return { status: RecordStatus.REJECTED, customerId: null, interactionId: null, warnings: [], mergedCustomerIds: [], problems };
+}

@@ -1,0 +1,92 @@
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, RelationId } from 'typeorm';
+
+import { DecimalScalar } from '../../graphql/scalars/decimal.scalar';
+import { JSONScalar } from '../../graphql/scalars/json.scalar';
+import { ApiKey } from '../access/api-key.entity';
+import { Customer } from '../customers/customer.entity';
+import { IdentifierType } from '../identity/identifier-type.enum';
+import { Channel } from './channel.enum';
+import { InteractionType } from './interaction-type.enum';
+
+/** An identifier as it arrived on an interaction, blocklisted ones included. */
+@ObjectType()
+export class CarriedIdentifier {
+  @Field(() => IdentifierType)
+  type!: IdentifierType;
+
+  @Field({ description: 'Normalised value.' })
+  value!: string;
+
+  @Field({ description: 'Value as sent.' })
+  raw!: string;
+}
+
+/** Something the person did, or the brand did with the person, on a channel, at a time. */
+@Entity('interaction')
+@Index('interaction_customer_time_idx', ['customer', 'occurredAt', 'id'])
+@Index('interaction_external_id_key', ['apiKey', 'externalId'], { unique: true, where: 'external_id IS NOT NULL' })
+@ObjectType()
+export class Interaction {
+  @Field(() => ID)
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @ManyToOne(() => Customer, { nullable: false, onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'customer_id' })
+  customer?: Customer;
+
+  @RelationId((interaction: Interaction) => interaction.customer)
+  customerId!: string;
+
+  @ManyToOne(() => ApiKey, { nullable: false })
+  @JoinColumn({ name: 'api_key_id' })
+  apiKey?: ApiKey;
+
+  @RelationId((interaction: Interaction) => interaction.apiKey)
+  apiKeyId!: string;
+
+  @Field(() => String, { nullable: true, description: 'Idempotency key, unique per API key.' })
+  @Column({ name: 'external_id', type: 'varchar', length: 200, nullable: true })
+  externalId!: string | null;
+
+  @Field(() => Channel)
+  @Column({ type: 'varchar', length: 16 })
+  channel!: Channel;
+
+  @Field(() => InteractionType)
+  @Column({ type: 'varchar', length: 32 })
+  type!: InteractionType;
+
+  @Field(() => String, { nullable: true, description: 'Name of a CUSTOM interaction.' })
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  name!: string | null;
+
+  @Field()
+  @Column({ name: 'occurred_at', type: 'timestamptz' })
+  occurredAt!: Date;
+
+  @Field({ description: 'When the API stored it.' })
+  @Column({ name: 'received_at', type: 'timestamptz' })
+  receivedAt!: Date;
+
+  @Field(() => DecimalScalar, { nullable: true })
+  @Column({ type: 'numeric', precision: 18, scale: 4, nullable: true })
+  amount!: string | null;
+
+  @Field(() => String, { nullable: true })
+  @Column({ type: 'char', length: 3, nullable: true })
+  currency!: string | null;
+
+  @Field(() => Int, { nullable: true })
+  @Column({ name: 'nps_score', type: 'smallint', nullable: true })
+  npsScore!: number | null;
+
+  @Field(() => JSONScalar, { description: 'Free-form JSON object sent with the interaction.' })
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  properties!: Record<string, unknown>;
+
+  @Field(() => [CarriedIdentifier], { description: 'Identifiers this interaction carried, as normalised.' })
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  identifiers!: CarriedIdentifier[];
+}

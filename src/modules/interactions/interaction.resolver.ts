@@ -1,0 +1,125 @@
+import { Arg, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+
+import type { Context } from '../../graphql/context';
+import { BadUserInputError, fieldPath, type InputProblem } from '../../graphql/errors';
+import { JSONScalar } from '../../graphql/scalars/json.scalar';
+import { Scope } from '../access/scope.enum';
+import { Customer } from '../customers/customer.entity';
+import { IdentifierInput } from '../identity/identifier.input';
+import { validateIdentifiers } from '../identity/validate-identifiers';
+import { RecordStatus, type IngestItem, type IngestOutcome } from './ingest.service';
+import { Interaction } from './interaction.entity';
+import { IdentifyResult, RecordInteractionResult } from './record-result.type';
+import { RecordInteractionInput } from './record-interaction.input';
+import { validateInteraction, validateJsonObject, type InteractionRules } from './validate-interaction';
+
+function rules(ctx: Context): InteractionRules {
+  return {
+    region: ctx.config.defaultPhoneRegion,
+    blocklist: new Set(ctx.config.identifierBlocklist),
+    defaultCurrency: ctx.config.defaultCurrency,
+  };
+}
+
+function toResult(outcome: IngestOutcome, index: number, base: string): RecordInteractionResult {
+  return {
+    index,
+    status: outcome.status,
+    interactionId: outcome.interactionId,
+    customerId: outcome.customerId,
+    warnings: outcome.warnings.map((w) => ({ ...w, field: fieldPath(base, w.field) })),
+    mergedCustomerIds: outcome.mergedCustomerIds,
+    problems: outcome.problems.map((p) => ({ code: p.field ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR', field: p.field || base, message: p.message })),
+  };
+}
+
+@Resolver(() => RecordInteractionResult)
+export class RecordInteractionResultResolver {
+  @FieldResolver(() => Interaction, { nullable: true, description: 'The stored interaction (the original one for a DUPLICATE).' })
+  interaction(@Root() result: RecordInteractionResult, @Ctx() ctx: Context): Promise<Interaction | null> | null {
+    return result.interactionId ? ctx.loaders.interaction.load(result.interactionId) : null;
+  }
+
+  @FieldResolver(() => Customer, { nullable: true })
+  customer(@Root() result: RecordInteractionResult, @Ctx() ctx: Context): Promise<Customer | null> | null {
+    return result.customerId ? ctx.loaders.customer.load(result.customerId) : null;
+  }
+}
+
+@Resolver(() => IdentifyResult)
+export class IdentifyResultResolver {
+  @FieldResolver(() => Customer)
+  async customer(@Root() result: IdentifyResult, @Ctx() ctx: Context): Promise<Customer | null> {
+    return ctx.loaders.customer.load(result.customerId);
+  }
+}
+
+@Resolver(() => Interaction)
+export class InteractionResolver {
+  @FieldResolver(() => Customer, { description: 'The customer it belongs to now.' })
+  customer(@Root() interaction: Interaction, @Ctx() ctx: Context): Promise<Customer | null> {
+    return ctx.loaders.customer.load(interaction.customerId);
+  }
+
+  @Authorized(Scope.WRITE)
+  @Mutation(() => RecordInteractionResult, {
+    description: 'Records one interaction. Invalid input fails with BAD_USER_INPUT and the field path; nothing is written.',
+  })
+  async recordInteraction(@Arg('input', () => RecordInteractionInput) input: RecordInteractionInput, @Ctx() ctx: Context): Promise<RecordInteractionResult> {
+    const { data, problems } = validateInteraction(input, rules(ctx), 'input', new Date());
+    if (!data) throw new BadUserInputError(problems);
+    const [outcome] = await ctx.ingest.ingest(ctx.principal.id, [{ identifiers: data.identifiers, traits: data.traits, interaction: data }]);
+    return toResult(outcome, 0, 'input');
+  }
+
+  @Authorized(Scope.WRITE)
+  @Mutation(() => [RecordInteractionResult], {
+    description:
+      'Records up to 1,000 interactions, in order, in one round trip. One result per item: CREATED, DUPLICATE, or REJECTED ' +
+      'with every problem and its path. A rejected item writes nothing and never blocks the others.',
+  })
+  async recordInteractions(
+    @Arg('inputs', () => [RecordInteractionInput]) inputs: RecordInteractionInput[],
+    @Ctx() ctx: Context,
+  ): Promise<RecordInteractionResult[]> {
+    const max = ctx.config.maxBatchSize;
+    if (inputs.length > max) throw new BadUserInputError([{ field: 'inputs', message: `at most ${max} interactions per call, got ${inputs.length}` }]);
+    const now = new Date();
+    const r = rules(ctx);
+    const problems: InputProblem[][] = [];
+    const items: Array<IngestItem | null> = inputs.map((input, index) => {
+      const checked = validateInteraction(input, r, fieldPath('inputs', index), now);
+      problems[index] = checked.problems;
+      return checked.data ? { identifiers: checked.data.identifiers, traits: checked.data.traits, interaction: checked.data } : null;
+    });
+    const outcomes = items.some(Boolean) ? await ctx.ingest.ingest(ctx.principal.id, items) : items.map(() => null);
+    return inputs.map((_, index) => {
+      const outcome = outcomes[index];
+      if (!outcome || (outcome.status === RecordStatus.REJECTED && outcome.problems.length === 0)) {
+        return toResult({ status: RecordStatus.REJECTED, customerId: null, interactionId: null, warnings: [], mergedCustomerIds: [], problems: problems[index] }, index, fieldPath('inputs', index));
+      }
+      return toResult(outcome, index, fieldPath('inputs', index));
+    });
+  }
+
+  @Authorized(Scope.WRITE)
+  @Mutation(() => IdentifyResult, {
+    description: 'Resolves (and merges, when they link several customers) identifiers without recording an interaction; merges traits into the profile.',
+  })
+  async identify(
+    @Arg('identifiers', () => [IdentifierInput]) identifiers: IdentifierInput[],
+    @Arg('traits', () => JSONScalar, { nullable: true }) traits: unknown,
+    @Ctx() ctx: Context,
+  ): Promise<IdentifyResult> {
+    const problems: InputProblem[] = [];
+    const normalized = validateIdentifiers(identifiers, rules(ctx), '', problems);
+    const checkedTraits = validateJsonObject(traits, 'traits', problems);
+    if (problems.length) throw new BadUserInputError(problems);
+    const [outcome] = await ctx.ingest.ingest(ctx.principal.id, [{ identifiers: normalized, traits: checkedTraits, interaction: null }]);
+    return {
+      customerId: outcome.customerId!,
+      warnings: outcome.warnings,
+      mergedCustomerIds: outcome.mergedCustomerIds,
+    };
+  }
+}

@@ -1,0 +1,90 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import type { DataSource } from 'typeorm';
+
+import type { Config } from './config';
+import { buildSchema } from './graphql/build-schema';
+import { createContext, type Context, type Services } from './graphql/context';
+import { formatError } from './graphql/errors';
+import { ApiKeyService } from './modules/access/api-key.service';
+import { CustomerService } from './modules/customers/customer.service';
+import { IngestService } from './modules/interactions/ingest.service';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  services: Services;
+  /** Stops accepting, drains in-flight requests, then resolves. Does not close the DataSource. */
+  stop(): Promise<void>;
+}
+
+export function createServices(dataSource: DataSource, config: Config): Services {
+  return {
+    config,
+    apiKeys: new ApiKeyService(dataSource, config.apiKeyCacheSeconds),
+    customers: new CustomerService(dataSource),
+    ingest: new IngestService(dataSource, config),
+  };
+}
+
+async function migrationsApplied(dataSource: DataSource): Promise<boolean> {
+  return !(await dataSource.showMigrations());
+}
+
+/**
+ * HTTP server with the GraphQL endpoint at /graphql, /health (process up) and /ready (database
+ * reachable, migrations applied). `port` 0 picks a free port (tests).
+ */
+export async function startServer(dataSource: DataSource, config: Config, port = config.port, host = config.host): Promise<RunningServer> {
+  const services = createServices(dataSource, config);
+  const app = express();
+  const httpServer = http.createServer(app);
+  const apollo = new ApolloServer<Context>({
+    schema: buildSchema(),
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+  });
+  await apollo.start();
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/ready', async (_req, res) => {
+    try {
+      await dataSource.query('SELECT 1');
+      if (!(await migrationsApplied(dataSource))) {
+        res.status(503).json({ status: 'unavailable', reason: 'migrations pending' });
+        return;
+      }
+      res.json({ status: 'ready' });
+    } catch (err) {
+      res.status(503).json({ status: 'unavailable', reason: `database unreachable: ${(err as Error).message}` });
+    }
+  });
+  app.use(
+    '/graphql',
+    express.json({ limit: '20mb' }),
+    expressMiddleware(apollo, {
+      context: ({ req }) => createContext(services, req.headers.authorization),
+    }),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(port, host, () => resolve());
+  });
+  const actualPort = (httpServer.address() as AddressInfo).port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return {
+    url: `http://${shownHost}:${actualPort}/graphql`,
+    port: actualPort,
+    services,
+    stop: () => apollo.stop(),
+  };
+}
