@@ -25,7 +25,7 @@ export class QueryCounter implements Logger {
   logSchemaBuild(): void {}
 
   logMigration(message: string): void {
-    console.log(`[migration] ${message}`);
+    if (this.verbose) console.log(`[migration] ${message}`);
   }
 
   log(level: 'log' | 'info' | 'warn', message: unknown): void {

@@ -1,0 +1,72 @@
+import 'reflect-metadata';
+
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type DocumentNode } from 'graphql';
+import type { DataSource } from 'typeorm';
+
+import { loadConfig, type Config } from '../../src/config';
+import { createDataSource, queryCounter } from '../../src/db/data-source';
+import { Scope } from '../../src/modules/access/scope.enum';
+import { startServer, type RunningServer } from '../../src/server';
+import { createTestDatabase } from './test-database';
+
+export interface GraphQLResponse<T> {
+  status: number;
+  data?: T | null;
+  errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, any> }>;
+}
+
+export interface TestServer {
+  url: string;
+  dataSource: DataSource;
+  server: RunningServer;
+  keys: Record<'admin' | 'read' | 'write' | 'readWrite', string>;
+  /** Runs an operation as `key` (the read+write key by default; null sends no key). */
+  gql<TResult, TVars>(document: TypedDocumentNode<TResult, TVars> | DocumentNode, variables?: TVars, key?: string | null): Promise<GraphQLResponse<TResult>>;
+  /** SQL statements sent while `work` ran. */
+  countStatements(work: () => Promise<unknown>): Promise<number>;
+  sql<T = any>(query: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+/** A real server on a free port, on a fresh database of its own, with one key per scope set. */
+export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const db = await createTestDatabase();
+  const config: Config = { ...loadConfig({ ...process.env, LOG_LEVEL: 'silent' }), host: '127.0.0.1', apiKeyCacheSeconds: 0, ...overrides };
+  const dataSource = createDataSource(db.url, { poolSize: 24 });
+  await dataSource.initialize();
+  const server = await startServer(dataSource, config, 0, '127.0.0.1');
+  const apiKeys = server.services.apiKeys;
+  const keys = {
+    admin: (await apiKeys.create('test admin', [Scope.ADMIN])).key,
+    read: (await apiKeys.create('test reader', [Scope.READ])).key,
+    write: (await apiKeys.create('test writer', [Scope.WRITE])).key,
+    readWrite: (await apiKeys.create('test partner', [Scope.READ, Scope.WRITE])).key,
+  };
+  const counter = queryCounter(dataSource);
+
+  return {
+    url: server.url,
+    dataSource,
+    server,
+    keys,
+    async gql(document, variables, key = keys.readWrite) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (key) headers.authorization = `Bearer ${key}`;
+      const res = await fetch(server.url, { method: 'POST', headers, body: JSON.stringify({ query: print(document), variables }) });
+      const body = (await res.json()) as GraphQLResponse<any>;
+      return { ...body, status: res.status };
+    },
+    async countStatements(work) {
+      const before = counter.count;
+      await work();
+      return counter.count - before;
+    },
+    sql: (query, params) => dataSource.query(query, params),
+    async close() {
+      await server.stop();
+      await dataSource.destroy();
+      await db.drop();
+    },
+  };
+}
