@@ -13,7 +13,6 @@ const config: CodegenConfig = {
       config: {
         scalars: { DateTimeISO: 'string', Decimal: 'string', JSON: 'any' },
         enumsAsTypes: true,
-        avoidOptionals: { field: true, inputValue: false, object: true },
         useTypeImports: true,
       },
     },

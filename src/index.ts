@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const log = (line: string) => config.logLevel !== 'silent' && console.log(line);
 
   log(config.databaseUrl ? 'Using the PostgreSQL server of DATABASE_URL' : `Starting the embedded PostgreSQL (data in ${config.dataDir}/pg)…`);
-  const db: Database = await openDatabase(config, config.logLevel === 'debug' ? (l) => console.log(`[postgres] ${l}`) : undefined);
+  const db: Database = await openDatabase(config, config.logLevel === 'debug' ? (l) => console.log(`[postgres] ${l}`) : undefined, { ownSignalHandling: true });
   const dataSource = createDataSource(db.url, { poolSize: config.dbPoolSize, verbose: config.logLevel === 'debug' });
   try {
     await dataSource.initialize();

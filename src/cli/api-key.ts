@@ -3,8 +3,8 @@
  * npm run apikey -- list
  * npm run apikey -- revoke <id or prefix>
  *
- * Uses DATABASE_URL, or the embedded PostgreSQL under .data/ (stop `npm start` first: the
- * embedded database serves one process at a time).
+ * Uses DATABASE_URL, or the embedded PostgreSQL under .data/ (the one `npm start` runs, when it
+ * is running; otherwise it is started for the command and stopped after).
  */
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';

@@ -13,11 +13,11 @@ export interface Database {
 export const EMBEDDED_DATABASE = 'customer_graph';
 
 /** DATABASE_URL when set, else the embedded PostgreSQL under DATA_DIR (started here). */
-export async function openDatabase(config: Config, log: (line: string) => void = () => {}): Promise<Database> {
+export async function openDatabase(config: Config, log: (line: string) => void = () => {}, options: { ownSignalHandling?: boolean } = {}): Promise<Database> {
   if (config.databaseUrl) {
     return { url: config.databaseUrl, embedded: false, stop: async () => {} };
   }
-  const server = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'pg'), log });
+  const server = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'pg'), log, ownSignalHandling: options.ownSignalHandling });
   try {
     await ensureDatabase(server.serverUrl, EMBEDDED_DATABASE);
   } catch (err) {

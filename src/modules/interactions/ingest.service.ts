@@ -39,6 +39,8 @@ export interface IngestOutcome {
 
 const RETRYABLE = new Set(['40P01', '40001', '23505', '55P03']);
 const MAX_ATTEMPTS = 8;
+/** SQLSTATE classes a single bad value can cause: data exception, integrity, program limit. */
+const ITEM_ERROR = /^(22|23|54)/;
 const MAX_RESOLUTION_ROUNDS = 20;
 
 class UnstableRead extends Error {
@@ -76,7 +78,8 @@ export class IngestService {
       return await this.withRetry(() => this.ingestOnce(apiKeyId, items));
     } catch (err) {
       const live = items.filter(Boolean).length;
-      if (live <= 1) throw err;
+      // Only a data error can be one item's fault; a lost connection or a shutdown fails the request.
+      if (live <= 1 || !ITEM_ERROR.test((err as { code?: string })?.code ?? '')) throw err;
       // A batch must never fail because of one item: fall back to one transaction per item.
       console.error('[ingest] batch failed, storing its items one by one:', err);
       const outcomes: IngestOutcome[] = [];

@@ -1,0 +1,610 @@
+/**
+ * Ingestion benchmark against a running Customer Graph server.
+ *
+ *   npm run bench:ingest -- --key cg_... [--url http://localhost:4000/graphql] [--database-url postgres://...]
+ *                           [--batches 40] [--batch-size 500] [--single-requests 10000] [--concurrency 32]
+ *                           [--out bench/RESULTS.md]
+ *
+ * Scenarios, in order:
+ *   (a) recordInteractions batches of new people (fresh ANONYMOUS_ID + EMAIL), 2 concurrent senders;
+ *   (b) the same, but half of each batch carries an EMAIL created by (a), so it matches an existing customer;
+ *   (c) recordInteraction, one new person per request, --concurrency clients;
+ *   baseline: the rows of (a) written with plain multi-row INSERTs (500 rows each) into a temporary
+ *   copy of the interaction table, through `pg` on --database-url (skipped without one).
+ *
+ * Every identifier and externalId carries a per-run id, so runs never collide with each other.
+ * The server and its data are left as they are (the benchmark's customers stay, tagged with the
+ * run id); the baseline's temporary table vanishes with its session. Results are printed and
+ * appended to --out as a markdown section. The whole run stops after 10 minutes at the latest.
+ */
+import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+
+import { Client } from 'pg';
+
+import { uuidv7 } from '../src/db/uuid';
+
+const USAGE =
+  'usage: npm run bench:ingest -- [--url URL] [--key KEY] [--database-url URL] [--batches N] [--batch-size N] ' +
+  '[--single-requests N] [--concurrency N] [--out FILE]';
+
+/** The machine this was written for has 2 cores: two senders keep the server busy without queueing. */
+const BATCH_SENDERS = 2;
+/** Rows per INSERT statement of the baseline. */
+const BASELINE_ROWS_PER_STATEMENT = 500;
+/** Upper bound of the whole run; every loop also stops when it is reached. */
+const RUN_LIMIT_MS = 10 * 60 * 1000;
+/** The server refuses larger recordInteractions calls (config.maxBatchSize). */
+const SERVER_MAX_BATCH = 1000;
+
+class UsageError extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  url: string;
+  key: string;
+  databaseUrl: string | undefined;
+  batches: number;
+  batchSize: number;
+  singleRequests: number;
+  concurrency: number;
+  out: string;
+}
+
+function integer(name: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      url: { type: 'string', default: 'http://localhost:4000/graphql' },
+      key: { type: 'string' },
+      'database-url': { type: 'string' },
+      batches: { type: 'string', default: '40' },
+      'batch-size': { type: 'string', default: '500' },
+      'single-requests': { type: 'string', default: '10000' },
+      concurrency: { type: 'string', default: '32' },
+      out: { type: 'string', default: 'bench/RESULTS.md' },
+    },
+  });
+
+  let url: URL;
+  try {
+    url = new URL(values.url!);
+  } catch {
+    throw new UsageError(`--url is not a URL: "${values.url}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be http(s), got "${url.protocol}"`);
+  if (!isLoopback(url.hostname)) {
+    throw new UsageError(`--url must point at this machine (localhost, 127.x.x.x or ::1), got "${url.hostname}"`);
+  }
+
+  const key = (values.key ?? process.env.CG_API_KEY ?? '').trim();
+  if (!key) {
+    throw new UsageError(
+      'An API key with the write scope is required: pass --key or set CG_API_KEY ' +
+        '(make one with `npm run apikey -- create --name bench --scopes read,write`).',
+    );
+  }
+
+  const databaseUrl = (values['database-url'] ?? process.env.DATABASE_URL ?? '').trim() || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new UsageError(`--database-url must start with postgres:// or postgresql://`);
+  }
+
+  return {
+    url: url.toString(),
+    key,
+    databaseUrl,
+    batches: integer('batches', values.batches!, 1, 100_000),
+    batchSize: integer('batch-size', values['batch-size']!, 1, SERVER_MAX_BATCH),
+    singleRequests: integer('single-requests', values['single-requests']!, 0, 10_000_000),
+    concurrency: integer('concurrency', values.concurrency!, 1, 1000),
+    out: path.resolve(values.out!),
+  };
+}
+
+/** The command line as typed, with the API key and any database password masked. */
+function shownCommandLine(argv: string[]): string {
+  const secretFlags = new Set(['--key']);
+  const shown: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    if (secretFlags.has(flag)) {
+      shown.push(eq > 0 ? `${flag}=***` : flag);
+      if (eq < 0 && i + 1 < argv.length) {
+        shown.push('***');
+        i++;
+      }
+      continue;
+    }
+    shown.push(arg.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]*@/g, '$1***@'));
+  }
+  const quoted = shown.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`));
+  const underNpm = process.env.npm_lifecycle_event === 'bench:ingest';
+  const prefix = underNpm ? 'npm run bench:ingest' + (quoted.length ? ' --' : '') : `ts-node --transpile-only ${path.relative(process.cwd(), __filename) || __filename}`;
+  return [prefix, ...quoted].join(' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement
+
+interface Tally {
+  scenario: string;
+  items: number;
+  requests: number;
+  created: number;
+  /** Items not CREATED, by status; failed requests count their items under "request failed". */
+  other: Map<string, number>;
+  latenciesMs: number[];
+  elapsedMs: number;
+  firstError?: string;
+  stoppedEarly: boolean;
+  /** Baseline rows are not interactions recorded through the API: no status to check. */
+  hasStatus: boolean;
+}
+
+function newTally(scenario: string, hasStatus = true): Tally {
+  return { scenario, items: 0, requests: 0, created: 0, other: new Map(), latenciesMs: [], elapsedMs: 0, stoppedEarly: false, hasStatus };
+}
+
+function countOther(tally: Tally, what: string, n = 1): void {
+  tally.other.set(what, (tally.other.get(what) ?? 0) + n);
+}
+
+function nonCreated(tally: Tally): number {
+  let n = 0;
+  for (const v of tally.other.values()) n += v;
+  return n;
+}
+
+/** Nearest-rank percentile. */
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** Runs `task(0..total-1)` on `workers` concurrent loops; stops early when the run limit is reached. */
+async function pool(total: number, workers: number, deadline: AbortSignal, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < total && !deadline.aborted) {
+      const index = next++;
+      await task(index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(workers, total) }, () => worker()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// GraphQL
+
+interface IdentifierInput {
+  type: 'ANONYMOUS_ID' | 'EMAIL';
+  value: string;
+}
+
+interface InteractionInput {
+  externalId: string;
+  channel: 'WEB' | 'APP';
+  type: 'PAGE_VIEW' | 'PURCHASE';
+  identifiers: IdentifierInput[];
+  amount?: string;
+  currency?: string;
+}
+
+interface GraphQLResponse<T> {
+  data?: T | null;
+  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+}
+
+class RequestFailed extends Error {}
+
+const BATCH_MUTATION = 'mutation BenchBatch($inputs: [RecordInteractionInput!]!) { recordInteractions(inputs: $inputs) { status } }';
+const SINGLE_MUTATION = 'mutation BenchSingle($input: RecordInteractionInput!) { recordInteraction(input: $input) { status } }';
+
+async function postGraphQL<T>(options: Options, body: string, deadline: AbortSignal): Promise<T> {
+  // fetch leaves its abort listener on the signal it is given until the request is collected:
+  // a signal per request, tied to the run's deadline for just as long, keeps that bounded.
+  const controller = new AbortController();
+  const abort = () => controller.abort(deadline.reason);
+  if (deadline.aborted) abort();
+  else deadline.addEventListener('abort', abort, { once: true });
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(options.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${options.key}` },
+      body,
+      signal: controller.signal,
+    });
+    text = await response.text();
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new RequestFailed(`${(err as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
+  } finally {
+    deadline.removeEventListener('abort', abort);
+  }
+  let json: GraphQLResponse<T>;
+  try {
+    json = JSON.parse(text) as GraphQLResponse<T>;
+  } catch {
+    throw new RequestFailed(`HTTP ${response.status}: ${text.slice(0, 200)}`);
+  }
+  if (json.errors?.length) {
+    const [first] = json.errors;
+    throw new RequestFailed(`${first.extensions?.code ?? `HTTP ${response.status}`}: ${first.message}`);
+  }
+  if (!response.ok || !json.data) throw new RequestFailed(`HTTP ${response.status} without data`);
+  return json.data;
+}
+
+/** Fails fast on a wrong URL, key or scope: an empty batch is authorised like a real one and writes nothing. */
+async function preflight(options: Options, signal: AbortSignal): Promise<void> {
+  try {
+    await postGraphQL(options, JSON.stringify({ query: BATCH_MUTATION, variables: { inputs: [] } }), signal);
+  } catch (err) {
+    throw new UsageError(`The server at ${options.url} refused a write check: ${(err as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+const EMAIL_DOMAIN = 'bench.customer-graph.example';
+
+function emailOf(scenario: string, index: number): string {
+  return `${runId}-${scenario}-${index}@${EMAIL_DOMAIN}`;
+}
+
+/** One interaction; `email` defaults to a new person's. A third of them are purchases, channels alternate. */
+function interaction(scenario: string, index: number, email = emailOf(scenario, index)): InteractionInput {
+  const purchase = index % 3 === 2;
+  return {
+    externalId: `bench-${runId}-${scenario}-${index}`,
+    channel: index % 2 === 0 ? 'WEB' : 'APP',
+    type: purchase ? 'PURCHASE' : 'PAGE_VIEW',
+    identifiers: [
+      { type: 'ANONYMOUS_ID', value: `anon-${runId}-${scenario}-${index}` },
+      { type: 'EMAIL', value: email },
+    ],
+    ...(purchase ? { amount: '19.99', currency: 'EUR' } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+async function runBatches(
+  options: Options,
+  deadline: AbortSignal,
+  tally: Tally,
+  makeBatch: (batch: number) => InteractionInput[],
+  onCreated?: (input: InteractionInput) => void,
+): Promise<void> {
+  const started = performance.now();
+  await pool(options.batches, BATCH_SENDERS, deadline, async (batch) => {
+    const inputs = makeBatch(batch);
+    const body = JSON.stringify({ query: BATCH_MUTATION, variables: { inputs } });
+    tally.items += inputs.length;
+    tally.requests++;
+    const t0 = performance.now();
+    try {
+      const data = await postGraphQL<{ recordInteractions: Array<{ status: string }> }>(options, body, deadline);
+      tally.latenciesMs.push(performance.now() - t0);
+      const results = data.recordInteractions;
+      inputs.forEach((input, i) => {
+        const status = results[i]?.status ?? 'no result';
+        if (status === 'CREATED') {
+          tally.created++;
+          onCreated?.(input);
+        } else {
+          countOther(tally, status);
+        }
+      });
+    } catch (err) {
+      countOther(tally, deadline.aborted ? 'cut off at the time limit (outcome unknown)' : 'request failed', inputs.length);
+      tally.firstError ??= (err as Error).message;
+    }
+  });
+  tally.elapsedMs = performance.now() - started;
+  tally.stoppedEarly = deadline.aborted;
+}
+
+async function runSingles(options: Options, deadline: AbortSignal, tally: Tally): Promise<void> {
+  const started = performance.now();
+  await pool(options.singleRequests, options.concurrency, deadline, async (index) => {
+    const body = JSON.stringify({ query: SINGLE_MUTATION, variables: { input: interaction('c', index) } });
+    tally.items++;
+    tally.requests++;
+    const t0 = performance.now();
+    try {
+      const data = await postGraphQL<{ recordInteraction: { status: string } }>(options, body, deadline);
+      tally.latenciesMs.push(performance.now() - t0);
+      if (data.recordInteraction.status === 'CREATED') tally.created++;
+      else countOther(tally, data.recordInteraction.status);
+    } catch (err) {
+      countOther(tally, deadline.aborted ? 'cut off at the time limit (outcome unknown)' : 'request failed');
+      tally.firstError ??= (err as Error).message;
+    }
+  });
+  tally.elapsedMs = performance.now() - started;
+  tally.stoppedEarly = deadline.aborted;
+}
+
+const BASELINE_COLUMNS = [
+  'id',
+  'external_id',
+  'channel',
+  'type',
+  'name',
+  'occurred_at',
+  'received_at',
+  'amount',
+  'currency',
+  'nps_score',
+  'properties',
+  'identifiers',
+  'customer_id',
+  'api_key_id',
+] as const;
+
+/**
+ * The rows of scenario (a), as the server would store them, written with multi-row INSERTs into a
+ * temporary copy of `interaction` (same columns, defaults and indexes; no foreign keys, and, being
+ * temporary, no WAL): a floor for what the API's bookkeeping costs on top of the raw writes.
+ */
+async function runBaseline(options: Options, databaseUrl: string, deadline: AbortSignal, tally: Tally, rows: number): Promise<void> {
+  const client = new Client({ connectionString: databaseUrl, statement_timeout: 60_000, application_name: 'customer-graph-bench' });
+  await client.connect();
+  try {
+    await client.query('CREATE TEMP TABLE bench_interaction (LIKE interaction INCLUDING DEFAULTS INCLUDING INDEXES)');
+    const apiKeyId = uuidv7();
+    const statements = Math.ceil(rows / BASELINE_ROWS_PER_STATEMENT);
+    const started = performance.now();
+    for (let s = 0; s < statements && !deadline.aborted; s++) {
+      const first = s * BASELINE_ROWS_PER_STATEMENT;
+      const count = Math.min(BASELINE_ROWS_PER_STATEMENT, rows - first);
+      const now = new Date();
+      const params: unknown[] = [];
+      const tuples: string[] = [];
+      for (let r = 0; r < count; r++) {
+        const input = interaction('a', first + r);
+        const base = params.length;
+        tuples.push(`(${BASELINE_COLUMNS.map((_, c) => `$${base + c + 1}`).join(', ')})`);
+        params.push(
+          uuidv7(now.getTime()),
+          input.externalId,
+          input.channel,
+          input.type,
+          null,
+          now,
+          now,
+          input.amount ?? null,
+          input.currency ?? null,
+          null,
+          '{}',
+          JSON.stringify(input.identifiers.map((i) => ({ type: i.type, value: i.value.toLowerCase(), raw: i.value }))),
+          uuidv7(now.getTime()),
+          apiKeyId,
+        );
+      }
+      const sql = `INSERT INTO bench_interaction (${BASELINE_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`;
+      tally.items += count;
+      tally.requests++;
+      const t0 = performance.now();
+      try {
+        await client.query(sql, params);
+        tally.latenciesMs.push(performance.now() - t0);
+        tally.created += count;
+      } catch (err) {
+        countOther(tally, 'statement failed', count);
+        tally.firstError ??= (err as Error).message;
+      }
+    }
+    tally.elapsedMs = performance.now() - started;
+    tally.stoppedEarly = deadline.aborted;
+  } finally {
+    await client.query('DROP TABLE IF EXISTS bench_interaction').catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const HEADER = ['scenario', 'items', 'requests', 'elapsed s', 'interactions/s', 'p50 ms', 'p99 ms', 'non-CREATED'];
+
+function row(t: Tally): string[] {
+  const seconds = t.elapsedMs / 1000;
+  const ms = (v: number) => (Number.isNaN(v) ? '—' : v.toFixed(1));
+  return [
+    t.scenario + (t.stoppedEarly ? ' (stopped at the time limit)' : ''),
+    String(t.items),
+    String(t.requests),
+    seconds.toFixed(2),
+    seconds > 0 ? Math.round(t.created / seconds).toString() : '—',
+    ms(percentile(t.latenciesMs, 50)),
+    ms(percentile(t.latenciesMs, 99)),
+    t.hasStatus ? String(nonCreated(t)) : nonCreated(t) ? `${nonCreated(t)} failed` : 'n/a',
+  ];
+}
+
+function textTable(rows: string[][]): string {
+  const widths = HEADER.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]) => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  return [line(HEADER), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function markdownTable(rows: string[][]): string {
+  const escape = (cell: string) => cell.replace(/\|/g, '\\|');
+  return [
+    `| ${HEADER.join(' | ')} |`,
+    `| ${HEADER.map((_, c) => (c === 0 ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(escape).join(' | ')} |`),
+  ].join('\n');
+}
+
+function details(tallies: Tally[]): string[] {
+  const lines: string[] = [];
+  for (const t of tallies) {
+    if (t.other.size === 0) continue;
+    const breakdown = [...t.other.entries()].map(([k, v]) => `${k} ${v}`).join(', ');
+    lines.push(`${t.scenario}: ${breakdown}${t.firstError ? `; first error: ${t.firstError}` : ''}`);
+  }
+  return lines;
+}
+
+function appendMarkdown(file: string, section: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const existing = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const prefix = existing === '' ? '# Ingestion benchmark results\n\n' : existing.endsWith('\n\n') ? '' : existing.endsWith('\n') ? '\n' : '\n\n';
+  fs.appendFileSync(file, prefix + section);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  let options: Options;
+  try {
+    options = parseOptions(argv);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+    }
+    throw err;
+  }
+
+  const deadline = AbortSignal.timeout(RUN_LIMIT_MS);
+  // One listener per request in flight.
+  setMaxListeners(Math.max(options.concurrency, BATCH_SENDERS) + 10, deadline);
+  // Should something ignore the signal, the process still ends shortly after the limit.
+  setTimeout(() => {
+    console.error(`bench: still running ${RUN_LIMIT_MS / 60000} minutes after the start; exiting.`);
+    process.exit(2);
+  }, RUN_LIMIT_MS + 30_000).unref();
+
+  const startedAt = new Date();
+  const total = options.batches * options.batchSize;
+  console.log(`Ingestion benchmark, run id ${runId}, against ${options.url}`);
+  await preflight(options, deadline);
+
+  const tallies: Tally[] = [];
+
+  // (a) New people only.
+  const a = newTally(`(a) batch, new customers (${options.batchSize}/req, ${BATCH_SENDERS} senders)`);
+  tallies.push(a);
+  const createdEmails: string[] = [];
+  console.log(`(a) ${options.batches} batches of ${options.batchSize} new customers…`);
+  await runBatches(
+    options,
+    deadline,
+    a,
+    (batch) => Array.from({ length: options.batchSize }, (_, i) => interaction('a', batch * options.batchSize + i)),
+    (input) => createdEmails.push(input.identifiers[1].value),
+  );
+
+  // (b) Half of every batch matches a customer of (a) by EMAIL; the other half are new people.
+  const b = newTally(`(b) batch, half existing (${options.batchSize}/req, ${BATCH_SENDERS} senders)`);
+  if (!deadline.aborted) {
+    tallies.push(b);
+    if (createdEmails.length === 0) console.log('(b) note: (a) created nobody, so every item of (b) is a new person.');
+    console.log(`(b) ${options.batches} batches of ${options.batchSize}, half of them existing customers…`);
+    let reused = 0;
+    await runBatches(options, deadline, b, (batch) =>
+      Array.from({ length: options.batchSize }, (_, i) => {
+        const index = batch * options.batchSize + i;
+        if (i % 2 === 0 && createdEmails.length > 0) {
+          // Each existing customer is matched once (while (a) created enough of them).
+          return interaction('b', index, createdEmails[reused++ % createdEmails.length]);
+        }
+        return interaction('b', index);
+      }),
+    );
+  }
+
+  // (c) One interaction per request.
+  if (!deadline.aborted && options.singleRequests > 0) {
+    const c = newTally(`(c) single, new customers (${options.concurrency} clients)`);
+    tallies.push(c);
+    console.log(`(c) ${options.singleRequests} single requests from ${options.concurrency} clients…`);
+    await runSingles(options, deadline, c);
+  }
+
+  // Baseline: raw INSERTs of as many rows as (a).
+  const notes: string[] = [];
+  if (!options.databaseUrl) {
+    const note = 'baseline skipped: no --database-url (or DATABASE_URL) given.';
+    console.log(note);
+    notes.push(note);
+  } else if (!deadline.aborted) {
+    const base = newTally(`baseline: raw INSERT, ${BASELINE_ROWS_PER_STATEMENT} rows/stmt (pg, temp table)`, false);
+    console.log(`baseline: ${total} rows in INSERTs of ${BASELINE_ROWS_PER_STATEMENT}…`);
+    try {
+      await runBaseline(options, options.databaseUrl, deadline, base, total);
+      tallies.push(base);
+    } catch (err) {
+      const note = `baseline failed: ${(err as Error).message}`;
+      console.log(note);
+      notes.push(note);
+    }
+  }
+  if (deadline.aborted) notes.push(`the run reached its ${RUN_LIMIT_MS / 60000}-minute limit; later scenarios did not run.`);
+
+  const rows = tallies.map(row);
+  const problems = details(tallies);
+  console.log(`\n${textTable(rows)}\n`);
+  for (const line of [...problems, ...notes]) console.log(line);
+
+  const cpus = os.cpus();
+  const section = [
+    `## ${startedAt.toISOString()}`,
+    '',
+    `- Machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
+    `- Node ${process.version}`,
+    `- Command: \`${shownCommandLine(argv)}\``,
+    `- Run id: \`${runId}\` (prefix of every identifier and externalId written)`,
+    '',
+    markdownTable(rows),
+    '',
+    'interactions/s counts CREATED items only; for (c) it equals requests/s. p50/p99 are per request (per statement for the baseline).',
+    ...(problems.length + notes.length ? ['', ...[...problems, ...notes].map((line) => `- ${line}`)] : []),
+    '',
+  ].join('\n');
+  appendMarkdown(options.out, section);
+  const shownOut = path.relative(process.cwd(), options.out);
+  console.log(`Appended to ${shownOut.startsWith('..') || path.isAbsolute(shownOut) ? options.out : shownOut}`);
+
+  if (tallies.some((t) => nonCreated(t) > 0) || deadline.aborted) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
