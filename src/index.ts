@@ -46,7 +46,9 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await server.stop();
+      log('HTTP drained; closing the database pool…');
       await dataSource.destroy();
+      if (db.embedded) log('Stopping the embedded PostgreSQL…');
       await db.stop();
       log('Stopped cleanly.');
     } catch (err) {

@@ -48,6 +48,8 @@ export async function startServer(dataSource: DataSource, config: Config, port =
     schema: buildSchema(),
     formatError,
     includeStacktraceInErrorResponses: false,
+    // src/index.ts owns SIGINT/SIGTERM: it drains HTTP, then closes the pool and the database.
+    stopOnTerminationSignals: false,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
   });
   await apollo.start();

@@ -41,7 +41,8 @@ describe('the server process', () => {
   }
 
   it('starts on an embedded PostgreSQL, prints one admin key, serves it, and stops cleanly on SIGTERM', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' };
+    // NODE_ENV as a user's shell has it, not jest's "test" (libraries change behaviour on it).
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' };
     delete env.DATABASE_URL;
     child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/index.ts'], { cwd: path.join(__dirname, '..', '..'), env });
     child.stdout!.on('data', (d) => (output += d));
@@ -49,12 +50,14 @@ describe('the server process', () => {
 
     const [, url] = await waitFor(/API ready at (http:\/\/\S+)/);
     const [, key] = output.match(/^\s+(cg_\S+)$/m)!;
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query: '{ customers(first: 1) { edges { cursor } } }' }),
+    const post = async (query: string) => {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query }) });
+      return res.json();
+    };
+    expect(await post('{ customers(first: 1) { edges { cursor } } }')).toEqual({ data: { customers: { edges: [] } } });
+    expect(await post('mutation { recordInteraction(input: { channel: WEB, type: PAGE_VIEW, identifiers: [{ type: EMAIL, value: "a@example.com" }] }) { status } }')).toEqual({
+      data: { recordInteraction: { status: 'CREATED' } },
     });
-    expect(await res.json()).toEqual({ data: { customers: { edges: [] } } });
     const pid = Number(fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
 
     const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));

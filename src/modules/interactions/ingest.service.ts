@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import type { DataSource, QueryRunner } from 'typeorm';
 
 import type { Config } from '../../config';
@@ -49,6 +51,11 @@ class UnstableRead extends Error {
 
 function isRetryable(err: unknown): boolean {
   return err instanceof UnstableRead || RETRYABLE.has((err as { code?: string })?.code ?? '');
+}
+
+/** A 64-bit advisory lock key (signed, as PostgreSQL's bigint) for a string. */
+function lockKey(text: string): bigint {
+  return createHash('sha1').update(text).digest().readBigInt64BE(0);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -113,13 +120,27 @@ export class IngestService {
   private async ingestOnce(apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
+    let open = false;
     try {
-      await runner.startTransaction();
+      // Advisory locks on everything this batch could race on (identifiers, external ids), taken
+      // in one sorted statement so the lock order is global. Sent with BEGIN as one simple query:
+      // the keys are numbers computed here, and every round trip counts on the hot path.
+      const lockKeys = new Set<bigint>();
+      for (const item of items) {
+        if (!item) continue;
+        for (const i of item.identifiers) if (!i.blocklisted) lockKeys.add(lockKey(`i:${identifierKey(i)}`));
+        if (item.interaction?.externalId) lockKeys.add(lockKey(`x:${apiKeyId}:${item.interaction.externalId}`));
+      }
+      open = true;
+      await runner.query(
+        `BEGIN; SELECT count(pg_advisory_xact_lock(h)) FROM unnest('{${[...lockKeys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).join(',')}}'::bigint[]) AS h`,
+      );
       const outcomes = await this.ingestInTransaction(runner, apiKeyId, items);
-      await runner.commitTransaction();
+      await runner.query('COMMIT');
+      open = false;
       return outcomes;
     } catch (err) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      if (open) await runner.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
       await runner.release();
@@ -129,28 +150,10 @@ export class IngestService {
   private async ingestInTransaction(runner: QueryRunner, apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
     const now = new Date();
 
-    // 1. Advisory locks on everything this batch could race on, in one sorted statement.
-    const lockKeys = new Set<string>();
-    for (const item of items) {
-      if (!item) continue;
-      for (const i of item.identifiers) if (!i.blocklisted) lockKeys.add(`i:${identifierKey(i)}`);
-      if (item.interaction?.externalId) lockKeys.add(`x:${apiKeyId}:${item.interaction.externalId}`);
-    }
-    await runner.query(
-      `SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS keys`,
-      [[...lockKeys]],
-    );
-
-    // 2. Idempotency: external ids already stored, and repeats inside the batch.
+    // 2. Who owns these identifiers today (customers row-locked), and which external ids are
+    //    already stored; repeated until no concurrent merge moved anything.
     const externalIds = [...new Set(items.map((i) => i?.interaction?.externalId).filter((x): x is string => !!x))];
-    const stored = new Map<string, { id: string; customerId: string }>();
-    if (externalIds.length) {
-      const rows: Array<{ external_id: string; id: string; customer_id: string }> = await runner.query(
-        `SELECT external_id, id, customer_id FROM interaction WHERE api_key_id = $1 AND external_id = ANY($2::varchar[])`,
-        [apiKeyId, externalIds],
-      );
-      for (const row of rows) stored.set(row.external_id, { id: row.id, customerId: row.customer_id });
-    }
+    const { owners, customers, stored } = await this.lockOwners(runner, items, apiKeyId, externalIds);
     const firstInBatch = new Map<string, number>();
     const duplicateOf: Array<number | undefined> = [];
     const requests: Array<ResolutionRequest | null> = items.map((item, index) => {
@@ -172,10 +175,7 @@ export class IngestService {
       };
     });
 
-    // 3. Who owns these identifiers today; lock those customers; repeat until nothing moves.
-    const { owners, customers } = await this.lockOwners(runner, requests);
-
-    // 4. Decide, then write.
+    // 3. Decide, then write.
     const plan = planResolution(requests, owners, customers, this.limits, now);
     await this.write(runner, apiKeyId, now, items, requests, plan);
 
@@ -202,12 +202,12 @@ export class IngestService {
     });
   }
 
-  private async lockOwners(runner: QueryRunner, requests: Array<ResolutionRequest | null>) {
+  private async lockOwners(runner: QueryRunner, items: Array<IngestItem | null>, apiKeyId: string, externalIds: string[]) {
     const types: string[] = [];
     const values: string[] = [];
     const seen = new Set<string>();
-    for (const request of requests) {
-      for (const i of request?.identifiers ?? []) {
+    for (const item of items) {
+      for (const i of item?.identifiers ?? []) {
         const key = identifierKey(i);
         if (i.blocklisted || seen.has(key)) continue;
         seen.add(key);
@@ -217,27 +217,36 @@ export class IngestService {
     }
     const owners = new Map<string, string>();
     const customers = new Map<string, KnownCustomer>();
-    if (types.length === 0) return { owners, customers };
+    const stored = new Map<string, { id: string; customerId: string }>();
 
     const locked = new Set<string>();
     for (let round = 0; round < MAX_RESOLUTION_ROUNDS; round++) {
       owners.clear();
+      // The first round also reads the stored external ids (the advisory locks make that read safe).
       const rows: Array<{ type: string; value: string; id: string; created_at: Date; merged_into_id: string | null }> = await runner.query(
-        `SELECT i.type, i.value, c.id, c.created_at, c.merged_into_id
-           FROM identifier i JOIN customer c ON c.id = i.customer_id
-          WHERE (i.type, i.value) IN (SELECT * FROM unnest($1::varchar[], $2::varchar[]))
-          ORDER BY c.id
-            FOR UPDATE OF c`,
-        [types, values],
+        `WITH owner AS (
+           SELECT i.type, i.value, c.id, c.created_at, c.merged_into_id
+             FROM identifier i JOIN customer c ON c.id = i.customer_id
+            WHERE (i.type, i.value) IN (SELECT * FROM unnest($1::varchar[], $2::varchar[]))
+            ORDER BY c.id
+              FOR UPDATE OF c)
+         SELECT type, value, id, created_at, merged_into_id FROM owner
+         UNION ALL
+         SELECT NULL, external_id, id, NULL, customer_id FROM interaction
+          WHERE $3::varchar[] <> '{}' AND api_key_id = $4 AND external_id = ANY($3::varchar[])`,
+        [types, values, round === 0 ? externalIds : [], apiKeyId],
       );
+      for (const row of rows.filter((r) => r.type === null)) stored.set(row.value, { id: row.id, customerId: row.merged_into_id! });
       let stable = true;
       for (const row of rows) {
+        if (row.type === null) continue;
         owners.set(identifierKey(row), row.id);
         locked.add(row.id);
         if (row.merged_into_id) stable = false;
         else if (!customers.has(row.id)) customers.set(row.id, { id: row.id, createdAt: row.created_at, counts: {} });
       }
       if (!stable) continue;
+      if (owners.size === 0) return { owners, customers, stored };
 
       // Locked and live: read their identifier counts and check that nothing moved meanwhile.
       const ids = [...new Set(owners.values())];
@@ -260,12 +269,17 @@ export class IngestService {
       }
       if (stable && check.filter((r) => r.kind === 'owner').length === owners.size) {
         for (const id of [...customers.keys()]) if (!ids.includes(id)) customers.delete(id);
-        return { owners, customers };
+        return { owners, customers, stored };
       }
     }
     throw new UnstableRead('identity graph kept changing while resolving; retrying');
   }
 
+  /**
+   * All the rows of a batch in one statement of data-modifying CTEs: new customers, identifiers,
+   * interactions, conflicts, and the update of the customers it touched. (Merges, which are rare,
+   * run before, statement by statement.)
+   */
   private async write(
     runner: QueryRunner,
     apiKeyId: string,
@@ -274,91 +288,79 @@ export class IngestService {
     requests: Array<ResolutionRequest | null>,
     plan: ResolutionPlan,
   ): Promise<void> {
-    if (plan.newCustomers.length) {
-      const traits = plan.newCustomers.map((c) => JSON.stringify(plan.touched.get(c.id)?.traits ?? {}));
-      const channels = plan.newCustomers.map((c) => JSON.stringify([...(plan.touched.get(c.id)?.channels ?? [])].sort()));
-      await runner.query(
-        `INSERT INTO customer (id, created_at, updated_at, traits, channels, merged_into_id)
-         SELECT u.id, u.created_at, $2, u.traits, ARRAY(SELECT jsonb_array_elements_text(u.channels))::varchar[], u.merged_into_id
-           FROM unnest($1::uuid[], $3::timestamptz[], $4::jsonb[], $5::jsonb[], $6::uuid[]) AS u(id, created_at, traits, channels, merged_into_id)`,
-        [plan.newCustomers.map((c) => c.id), now, plan.newCustomers.map((c) => c.createdAt), traits, channels, plan.newCustomers.map((c) => c.mergedIntoId)],
-      );
-    }
-
     if (plan.merges.length) await this.applyMerges(runner, now, plan);
+
+    const params: unknown[] = [];
+    const $ = (value: unknown, cast: string) => {
+      params.push(value);
+      return `$${params.length}::${cast}`;
+    };
+    const parts: string[] = [];
+    const at = $(now, 'timestamptz');
+
+    if (plan.newCustomers.length) {
+      const cs = plan.newCustomers;
+      parts.push(`new_customer AS (
+        INSERT INTO customer (id, created_at, updated_at, traits, channels, merged_into_id)
+        SELECT u.id, u.created_at, ${at}, u.traits, ARRAY(SELECT jsonb_array_elements_text(u.channels))::varchar[], u.merged_into_id
+          FROM unnest(${$(cs.map((c) => c.id), 'uuid[]')}, ${$(cs.map((c) => c.createdAt), 'timestamptz[]')},
+                      ${$(cs.map((c) => JSON.stringify(plan.touched.get(c.id)?.traits ?? {})), 'jsonb[]')},
+                      ${$(cs.map((c) => JSON.stringify([...(plan.touched.get(c.id)?.channels ?? [])].sort())), 'jsonb[]')},
+                      ${$(cs.map((c) => c.mergedIntoId), 'uuid[]')}) AS u(id, created_at, traits, channels, merged_into_id))`);
+    }
 
     if (plan.newIdentifiers.length) {
       const ids = plan.newIdentifiers;
-      await runner.query(
-        `INSERT INTO identifier (id, customer_id, type, value, raw_value, created_at)
-         SELECT u.id, u.customer_id, u.type, u.value, u.raw_value, $1
-           FROM unnest($2::uuid[], $3::uuid[], $4::varchar[], $5::varchar[], $6::varchar[]) AS u(id, customer_id, type, value, raw_value)`,
-        [now, ids.map(() => uuidv7(now.getTime())), ids.map((i) => i.customerId), ids.map((i) => i.type), ids.map((i) => i.value), ids.map((i) => i.raw.slice(0, 256))],
-      );
+      parts.push(`new_identifier AS (
+        INSERT INTO identifier (id, customer_id, type, value, raw_value, created_at)
+        SELECT u.id, u.customer_id, u.type, u.value, u.raw_value, ${at}
+          FROM unnest(${$(ids.map(() => uuidv7(now.getTime())), 'uuid[]')}, ${$(ids.map((i) => i.customerId), 'uuid[]')},
+                      ${$(ids.map((i) => i.type), 'varchar[]')}, ${$(ids.map((i) => i.value), 'varchar[]')},
+                      ${$(ids.map((i) => i.raw.slice(0, 256)), 'varchar[]')}) AS u(id, customer_id, type, value, raw_value))`);
     }
 
-    const stored = requests.flatMap((request, index) => (request?.interactionId ? [{ request, item: items[index]!, plan: plan.items[index] }] : []));
+    const stored = requests.flatMap((request, index) => (request?.interactionId ? [{ request, data: items[index]!.interaction!, customerId: plan.items[index].customerId }] : []));
     if (stored.length) {
-      const column = <T>(pick: (data: InteractionData) => T) => stored.map((s) => pick(s.item.interaction!));
-      await runner.query(
-        `INSERT INTO interaction (id, customer_id, api_key_id, external_id, channel, type, name, occurred_at, received_at,
-                                  amount, currency, nps_score, properties, identifiers)
-         SELECT u.id, u.customer_id, $1, u.external_id, u.channel, u.type, u.name, u.occurred_at, $2,
-                u.amount, u.currency, u.nps_score, u.properties, u.identifiers
-           FROM unnest($3::uuid[], $4::uuid[], $5::varchar[], $6::varchar[], $7::varchar[], $8::varchar[], $9::timestamptz[],
-                       $10::numeric[], $11::char(3)[], $12::smallint[], $13::jsonb[], $14::jsonb[])
-             AS u(id, customer_id, external_id, channel, type, name, occurred_at, amount, currency, nps_score, properties, identifiers)`,
-        [
-          apiKeyId,
-          now,
-          stored.map((s) => s.request.interactionId),
-          stored.map((s) => s.plan.customerId),
-          column((d) => d.externalId),
-          column((d) => d.channel),
-          column((d) => d.type),
-          column((d) => d.name),
-          column((d) => d.occurredAt),
-          column((d) => d.amount),
-          column((d) => d.currency),
-          column((d) => d.npsScore),
-          column((d) => JSON.stringify(d.properties)),
-          column((d) => JSON.stringify(d.identifiers.map(({ type, value, raw }) => ({ type, value, raw })))),
-        ],
-      );
+      const column = <T>(pick: (data: InteractionData) => T) => stored.map((s) => pick(s.data));
+      parts.push(`new_interaction AS (
+        INSERT INTO interaction (id, customer_id, api_key_id, external_id, channel, type, name, occurred_at, received_at,
+                                 amount, currency, nps_score, properties, identifiers)
+        SELECT u.id, u.customer_id, ${$(apiKeyId, 'uuid')}, u.external_id, u.channel, u.type, u.name, u.occurred_at, ${at},
+               u.amount, u.currency, u.nps_score, u.properties, u.identifiers
+          FROM unnest(${$(stored.map((s) => s.request.interactionId), 'uuid[]')}, ${$(stored.map((s) => s.customerId), 'uuid[]')},
+                      ${$(column((d) => d.externalId), 'varchar[]')}, ${$(column((d) => d.channel), 'varchar[]')},
+                      ${$(column((d) => d.type), 'varchar[]')}, ${$(column((d) => d.name), 'varchar[]')},
+                      ${$(column((d) => d.occurredAt), 'timestamptz[]')}, ${$(column((d) => d.amount), 'numeric[]')},
+                      ${$(column((d) => d.currency), 'char(3)[]')}, ${$(column((d) => d.npsScore), 'smallint[]')},
+                      ${$(column((d) => JSON.stringify(d.properties)), 'jsonb[]')},
+                      ${$(column((d) => JSON.stringify(d.identifiers.map(({ type, value, raw }) => ({ type, value, raw })))), 'jsonb[]')})
+            AS u(id, customer_id, external_id, channel, type, name, occurred_at, amount, currency, nps_score, properties, identifiers))`);
     }
 
     const existing = [...plan.touched.entries()].filter(([, t]) => !t.isNew);
     if (existing.length) {
-      await runner.query(
-        `UPDATE customer c
-            SET updated_at = $1,
-                traits = c.traits || u.traits,
-                channels = ARRAY(SELECT DISTINCT x FROM unnest(c.channels || ARRAY(SELECT jsonb_array_elements_text(u.channels))::varchar[]) AS x ORDER BY 1)
-           FROM unnest($2::uuid[], $3::jsonb[], $4::jsonb[]) AS u(id, traits, channels)
-          WHERE c.id = u.id`,
-        [now, existing.map(([id]) => id), existing.map(([, t]) => JSON.stringify(t.traits)), existing.map(([, t]) => JSON.stringify([...t.channels]))],
-      );
+      parts.push(`touched AS (
+        UPDATE customer c
+           SET updated_at = ${at},
+               traits = c.traits || u.traits,
+               channels = ARRAY(SELECT DISTINCT x FROM unnest(c.channels || ARRAY(SELECT jsonb_array_elements_text(u.channels))::varchar[]) AS x ORDER BY 1)
+          FROM unnest(${$(existing.map(([id]) => id), 'uuid[]')}, ${$(existing.map(([, t]) => JSON.stringify(t.traits)), 'jsonb[]')},
+                      ${$(existing.map(([, t]) => JSON.stringify([...t.channels])), 'jsonb[]')}) AS u(id, traits, channels)
+         WHERE c.id = u.id)`);
     }
 
     if (plan.conflicts.length) {
       const cs = plan.conflicts;
-      await runner.query(
-        `INSERT INTO identity_conflict (id, customer_id, other_customer_ids, identifier_type, identifier_value, interaction_id, reason, at)
-         SELECT u.id, u.customer_id, ARRAY(SELECT jsonb_array_elements_text(u.others))::uuid[], u.type, u.value, u.interaction_id, u.reason, $1
-           FROM unnest($2::uuid[], $3::uuid[], $4::jsonb[], $5::varchar[], $6::varchar[], $7::uuid[], $8::text[])
-             AS u(id, customer_id, others, type, value, interaction_id, reason)`,
-        [
-          now,
-          cs.map(() => uuidv7(now.getTime())),
-          cs.map((c) => c.customerId),
-          cs.map((c) => JSON.stringify(c.otherCustomerIds)),
-          cs.map((c) => c.identifier.type),
-          cs.map((c) => c.identifier.value),
-          cs.map((c) => c.interactionId),
-          cs.map((c) => c.reason),
-        ],
-      );
+      parts.push(`conflict AS (
+        INSERT INTO identity_conflict (id, customer_id, other_customer_ids, identifier_type, identifier_value, interaction_id, reason, at)
+        SELECT u.id, u.customer_id, ARRAY(SELECT jsonb_array_elements_text(u.others))::uuid[], u.type, u.value, u.interaction_id, u.reason, ${at}
+          FROM unnest(${$(cs.map(() => uuidv7(now.getTime())), 'uuid[]')}, ${$(cs.map((c) => c.customerId), 'uuid[]')},
+                      ${$(cs.map((c) => JSON.stringify(c.otherCustomerIds)), 'jsonb[]')}, ${$(cs.map((c) => c.identifier.type), 'varchar[]')},
+                      ${$(cs.map((c) => c.identifier.value), 'varchar[]')}, ${$(cs.map((c) => c.interactionId), 'uuid[]')},
+                      ${$(cs.map((c) => c.reason), 'text[]')}) AS u(id, customer_id, others, type, value, interaction_id, reason))`);
     }
+
+    if (parts.length) await runner.query(`WITH ${parts.join(',\n')}\nSELECT 1`, params);
   }
 
   /**
