@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 import type { DataSource, QueryRunner } from 'typeorm';
 
 import type { Config } from '../../config';
@@ -53,9 +51,27 @@ function isRetryable(err: unknown): boolean {
   return err instanceof UnstableRead || RETRYABLE.has((err as { code?: string })?.code ?? '');
 }
 
-/** A 64-bit advisory lock key (signed, as PostgreSQL's bigint) for a string. */
-function lockKey(text: string): bigint {
-  return createHash('sha1').update(text).digest().readBigInt64BE(0);
+/**
+ * Above this many keys a transaction takes no advisory locks: a big batch would hold thousands
+ * (PostgreSQL's shared lock table holds max_locks_per_transaction x max_connections, 6,400 by
+ * default). Correctness does not depend on them: the unique indexes on identifiers and external
+ * ids catch any race, and the transaction is retried. The locks only spare small, concurrent
+ * writers of the same person those retries.
+ */
+const MAX_ADVISORY_LOCKS = 64;
+
+/** A 53-bit advisory lock key for a string (cyrb53); a collision only costs some waiting. */
+function lockKey(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -122,19 +138,22 @@ export class IngestService {
     await runner.connect();
     let open = false;
     try {
-      // Advisory locks on everything this batch could race on (identifiers, external ids), taken
-      // in one sorted statement so the lock order is global. Sent with BEGIN as one simple query:
-      // the keys are numbers computed here, and every round trip counts on the hot path.
-      const lockKeys = new Set<bigint>();
+      // Advisory locks on everything a small write could race on (identifiers, external ids),
+      // sorted so the lock order is global, sent with BEGIN as one simple query: the keys are
+      // numbers computed here, and every round trip counts on the hot path.
+      const lockKeys = new Set<number>();
       for (const item of items) {
         if (!item) continue;
         for (const i of item.identifiers) if (!i.blocklisted) lockKeys.add(lockKey(`i:${identifierKey(i)}`));
         if (item.interaction?.externalId) lockKeys.add(lockKey(`x:${apiKeyId}:${item.interaction.externalId}`));
       }
       open = true;
-      await runner.query(
-        `BEGIN; SELECT count(pg_advisory_xact_lock(h)) FROM unnest('{${[...lockKeys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).join(',')}}'::bigint[]) AS h`,
-      );
+      if (lockKeys.size > 0 && lockKeys.size <= MAX_ADVISORY_LOCKS) {
+        const keys = [...lockKeys].sort((a, b) => a - b).join(',');
+        await runner.query(`BEGIN; SELECT count(pg_advisory_xact_lock(h)) FROM unnest('{${keys}}'::bigint[]) AS h`);
+      } else {
+        await runner.query('BEGIN');
+      }
       const outcomes = await this.ingestInTransaction(runner, apiKeyId, items);
       await runner.query('COMMIT');
       open = false;
