@@ -1,4 +1,5 @@
-import type { DataSource, QueryRunner } from 'typeorm';
+import type { PoolClient } from 'pg';
+import type { DataSource, Logger } from 'typeorm';
 
 import type { Config } from '../../config';
 import { uuidv7 } from '../../db/uuid';
@@ -60,8 +61,8 @@ function isRetryable(err: unknown): boolean {
  */
 const MAX_ADVISORY_LOCKS = 64;
 
-/** A 53-bit advisory lock key for a string (cyrb53); a collision only costs some waiting. */
-function lockKey(text: string): number {
+/** A 53-bit hash of a string (cyrb53): advisory lock keys (a collision only costs some waiting), statement names. */
+function hash53(text: string): number {
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
   for (let i = 0; i < text.length; i++) {
@@ -75,6 +76,24 @@ function lockKey(text: string): number {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One pooled connection, driven directly so that the hot path's statements are prepared once per
+ * connection (named statements: parsed and planned once, not on every request). Every statement
+ * still goes through the DataSource's logger.
+ */
+class Tx {
+  constructor(
+    private readonly client: PoolClient,
+    private readonly logger: Logger,
+  ) {}
+
+  async query<T = any>(text: string, params?: unknown[]): Promise<T[]> {
+    this.logger.logQuery(text, params);
+    if (!params) return (await this.client.query(text)).rows;
+    return (await this.client.query({ name: `cg_${hash53(text).toString(36)}`, text, values: params })).rows;
+  }
+}
 
 /**
  * Stores interactions and identify calls, a batch at a time, in one transaction and a constant
@@ -135,7 +154,7 @@ export class IngestService {
 
   private async ingestOnce(apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
     const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
+    const tx = new Tx((await runner.connect()) as PoolClient, this.dataSource.logger);
     let open = false;
     try {
       // Advisory locks on everything a small write could race on (identifiers, external ids),
@@ -144,35 +163,35 @@ export class IngestService {
       const lockKeys = new Set<number>();
       for (const item of items) {
         if (!item) continue;
-        for (const i of item.identifiers) if (!i.blocklisted) lockKeys.add(lockKey(`i:${identifierKey(i)}`));
-        if (item.interaction?.externalId) lockKeys.add(lockKey(`x:${apiKeyId}:${item.interaction.externalId}`));
+        for (const i of item.identifiers) if (!i.blocklisted) lockKeys.add(hash53(`i:${identifierKey(i)}`));
+        if (item.interaction?.externalId) lockKeys.add(hash53(`x:${apiKeyId}:${item.interaction.externalId}`));
       }
       open = true;
       if (lockKeys.size > 0 && lockKeys.size <= MAX_ADVISORY_LOCKS) {
         const keys = [...lockKeys].sort((a, b) => a - b).join(',');
-        await runner.query(`BEGIN; SELECT count(pg_advisory_xact_lock(h)) FROM unnest('{${keys}}'::bigint[]) AS h`);
+        await tx.query(`BEGIN; SELECT count(pg_advisory_xact_lock(h)) FROM unnest('{${keys}}'::bigint[]) AS h`);
       } else {
-        await runner.query('BEGIN');
+        await tx.query('BEGIN');
       }
-      const outcomes = await this.ingestInTransaction(runner, apiKeyId, items);
-      await runner.query('COMMIT');
+      const outcomes = await this.ingestInTransaction(tx, apiKeyId, items);
+      await tx.query('COMMIT');
       open = false;
       return outcomes;
     } catch (err) {
-      if (open) await runner.query('ROLLBACK').catch(() => undefined);
+      if (open) await tx.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
       await runner.release();
     }
   }
 
-  private async ingestInTransaction(runner: QueryRunner, apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
+  private async ingestInTransaction(tx: Tx, apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
     const now = new Date();
 
     // 2. Who owns these identifiers today (customers row-locked), and which external ids are
     //    already stored; repeated until no concurrent merge moved anything.
     const externalIds = [...new Set(items.map((i) => i?.interaction?.externalId).filter((x): x is string => !!x))];
-    const { owners, customers, stored } = await this.lockOwners(runner, items, apiKeyId, externalIds);
+    const { owners, customers, stored } = await this.lockOwners(tx, items, apiKeyId, externalIds);
     const firstInBatch = new Map<string, number>();
     const duplicateOf: Array<number | undefined> = [];
     const requests: Array<ResolutionRequest | null> = items.map((item, index) => {
@@ -196,7 +215,7 @@ export class IngestService {
 
     // 3. Decide, then write.
     const plan = planResolution(requests, owners, customers, this.limits, now);
-    await this.write(runner, apiKeyId, now, items, requests, plan);
+    await this.write(tx, apiKeyId, now, items, requests, plan);
 
     return items.map((item, index) => {
       if (!item) return rejected([]);
@@ -221,7 +240,7 @@ export class IngestService {
     });
   }
 
-  private async lockOwners(runner: QueryRunner, items: Array<IngestItem | null>, apiKeyId: string, externalIds: string[]) {
+  private async lockOwners(tx: Tx, items: Array<IngestItem | null>, apiKeyId: string, externalIds: string[]) {
     const types: string[] = [];
     const values: string[] = [];
     const seen = new Set<string>();
@@ -242,7 +261,7 @@ export class IngestService {
     for (let round = 0; round < MAX_RESOLUTION_ROUNDS; round++) {
       owners.clear();
       // The first round also reads the stored external ids (the advisory locks make that read safe).
-      const rows: Array<{ type: string; value: string; id: string; created_at: Date; merged_into_id: string | null }> = await runner.query(
+      const rows: Array<{ type: string; value: string; id: string; created_at: Date; merged_into_id: string | null }> = await tx.query(
         `WITH owner AS (
            SELECT i.type, i.value, c.id, c.created_at, c.merged_into_id
              FROM identifier i JOIN customer c ON c.id = i.customer_id
@@ -269,7 +288,7 @@ export class IngestService {
 
       // Locked and live: read their identifier counts and check that nothing moved meanwhile.
       const ids = [...new Set(owners.values())];
-      const check: Array<{ kind: string; customer_id: string; type: string; value: string | null; n: number }> = await runner.query(
+      const check: Array<{ kind: string; customer_id: string; type: string; value: string | null; n: number }> = await tx.query(
         `SELECT 'count' AS kind, customer_id, type, NULL AS value, count(*)::int AS n
            FROM identifier WHERE customer_id = ANY($1::uuid[]) GROUP BY customer_id, type
          UNION ALL
@@ -300,14 +319,14 @@ export class IngestService {
    * run before, statement by statement.)
    */
   private async write(
-    runner: QueryRunner,
+    tx: Tx,
     apiKeyId: string,
     now: Date,
     items: Array<IngestItem | null>,
     requests: Array<ResolutionRequest | null>,
     plan: ResolutionPlan,
   ): Promise<void> {
-    if (plan.merges.length) await this.applyMerges(runner, now, plan);
+    if (plan.merges.length) await this.applyMerges(tx, now, plan);
 
     const params: unknown[] = [];
     const $ = (value: unknown, cast: string) => {
@@ -379,7 +398,7 @@ export class IngestService {
                       ${$(cs.map((c) => c.reason), 'text[]')}) AS u(id, customer_id, others, type, value, interaction_id, reason))`);
     }
 
-    if (parts.length) await runner.query(`WITH ${parts.join(',\n')}\nSELECT 1`, params);
+    if (parts.length) await tx.query(`WITH ${parts.join(',\n')}\nSELECT 1`, params);
   }
 
   /**
@@ -387,7 +406,7 @@ export class IngestService {
    * values win), then identifiers and interactions move, the losers become tombstones (older
    * tombstones re-pointed), and the ledger records what moved.
    */
-  private async applyMerges(runner: QueryRunner, now: Date, plan: ResolutionPlan): Promise<void> {
+  private async applyMerges(tx: Tx, now: Date, plan: ResolutionPlan): Promise<void> {
     const finalOf = new Map<string, string>();
     for (const m of plan.merges) finalOf.set(m.mergedId, m.survivorId);
     const resolve = (id: string) => {
@@ -397,7 +416,7 @@ export class IngestService {
     };
     for (const m of plan.merges) {
       if (!m.mergedExists) continue;
-      await runner.query(
+      await tx.query(
         `UPDATE customer s
             SET traits = m.traits || s.traits,
                 channels = ARRAY(SELECT DISTINCT x FROM unnest(s.channels || m.channels) AS x ORDER BY 1)
@@ -411,11 +430,11 @@ export class IngestService {
     if (existingMerged.length) {
       const from = existingMerged.map((m) => m.mergedId);
       const to = existingMerged.map((m) => resolve(m.mergedId));
-      await runner.query(
+      await tx.query(
         `UPDATE identifier i SET customer_id = m.survivor FROM unnest($1::uuid[], $2::uuid[]) AS m(merged, survivor) WHERE i.customer_id = m.merged`,
         [from, to],
       );
-      const moved: Array<{ merged: string; n: number }> = await runner.query(
+      const moved: Array<{ merged: string; n: number }> = await tx.query(
         `WITH moved AS (
            UPDATE interaction i SET customer_id = m.survivor FROM unnest($1::uuid[], $2::uuid[]) AS m(merged, survivor)
             WHERE i.customer_id = m.merged RETURNING m.merged)
@@ -423,7 +442,7 @@ export class IngestService {
         [from, to],
       );
       for (const row of moved) movedInteractions.set(row.merged, row.n);
-      await runner.query(
+      await tx.query(
         `UPDATE customer c SET merged_into_id = m.survivor, updated_at = $3
            FROM unnest($1::uuid[], $2::uuid[]) AS m(merged, survivor)
           WHERE c.id = m.merged OR c.merged_into_id = m.merged`,
@@ -431,7 +450,7 @@ export class IngestService {
       );
     }
     const ms = plan.merges;
-    await runner.query(
+    await tx.query(
       `INSERT INTO merge (id, survivor_id, merged_id, identifier_type, identifier_value, interaction_id, at, moved)
        SELECT u.id, u.survivor_id, u.merged_id, u.type, u.value, u.interaction_id, $1, u.moved
          FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::varchar[], $6::varchar[], $7::uuid[], $8::jsonb[])
