@@ -30,7 +30,7 @@ export class Merge {
   @Column({ name: 'merged_id', type: 'uuid' })
   mergedId!: string;
 
-  @Field(() => IdentifierType, { description: 'Type of the identifier both customers turned out to share.' })
+  @Field(() => IdentifierType, { description: 'Type of the merged customer\'s identifier that the linking call carried.' })
   @Column({ name: 'identifier_type', type: 'varchar', length: 16 })
   identifierType!: IdentifierType;
 
