@@ -11,6 +11,10 @@ import type { Config } from './config';
 import { buildSchema } from './graphql/build-schema';
 import { createContext, type Context, type Services } from './graphql/context';
 import { formatError } from './graphql/errors';
+import { depthLimit } from './graphql/plugins/depth-limit';
+
+/** Deep enough for a page of customers with their interactions and each one's customer. */
+export const MAX_QUERY_DEPTH = 10;
 import { ApiKeyService } from './modules/access/api-key.service';
 import { CustomerService } from './modules/customers/customer.service';
 import { IngestService } from './modules/interactions/ingest.service';
@@ -47,6 +51,7 @@ export async function startServer(dataSource: DataSource, config: Config, port =
   const apollo = new ApolloServer<Context>({
     schema: buildSchema(),
     formatError,
+    validationRules: [depthLimit(MAX_QUERY_DEPTH)],
     includeStacktraceInErrorResponses: false,
     // src/index.ts owns SIGINT/SIGTERM: it drains HTTP, then closes the pool and the database.
     stopOnTerminationSignals: false,

@@ -127,3 +127,16 @@ describe('one customer', () => {
     expect(notEmail.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'value' });
   });
 });
+
+describe('query shape', () => {
+  it('refuses documents nested too deep (customer ↔ interaction cycles) with BAD_USER_INPUT', async () => {
+    const deep = `{ customers(first: 1) { edges { node { interactions(first: 1) { edges { node { customer { interactions(first: 1) { edges { node { customer { id } } } } } } } } } } } }`;
+    const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.keys.read}` }, body: JSON.stringify({ query: deep }) });
+    const body = (await res.json()) as any;
+    expect(body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(body.errors[0].message).toMatch(/nested 12 levels deep; at most 10/);
+    const ok = `{ customers(first: 1) { edges { node { interactions(first: 1) { edges { node { customer { id } } } } } } } }`;
+    const fine = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.keys.read}` }, body: JSON.stringify({ query: ok }) });
+    expect(((await fine.json()) as any).errors).toBeUndefined();
+  });
+});
