@@ -96,13 +96,17 @@ class Tx {
 }
 
 /**
- * Stores interactions and identify calls, a batch at a time, in one transaction and a constant
- * number of statements per batch. Concurrency rests on two rules:
- *  - a transaction takes an advisory lock on every identifier and external id it carries (in one
- *    sorted statement, so lock order is global), so two writers of the same identifier queue;
- *  - it row-locks every customer those identifiers belong to, and re-reads until the set is
- *    stable, so a merge and a write to the customer being merged queue too.
- * Deadlocks and races that slip through abort the transaction, which is retried from scratch.
+ * Stores interactions and identify calls, a batch at a time, in one transaction of four
+ * statements (BEGIN, read, write, COMMIT; one more when known customers are involved, a few
+ * per merge). Concurrency rests on three rules:
+ *  - the unique indexes on (type, value) of identifiers and on (API key, external id) of
+ *    interactions make a race that slips through fail, and a failed transaction is retried from
+ *    scratch (so is a deadlock);
+ *  - every customer an identifier of the batch belongs to is row-locked, and the owners re-read
+ *    until nothing moved, so a merge and a write to the customer being merged queue;
+ *  - small writes also take an advisory lock per identifier and external id (one sorted
+ *    statement, so lock order is global): concurrent writers of the same new person queue
+ *    instead of colliding and retrying.
  */
 export class IngestService {
   private readonly limits: Config['identifierLimits'];
@@ -188,8 +192,8 @@ export class IngestService {
   private async ingestInTransaction(tx: Tx, apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
     const now = new Date();
 
-    // 2. Who owns these identifiers today (customers row-locked), and which external ids are
-    //    already stored; repeated until no concurrent merge moved anything.
+    // Who owns these identifiers today (customers row-locked), and which external ids are
+    // already stored; repeated until no concurrent merge moved anything.
     const externalIds = [...new Set(items.map((i) => i?.interaction?.externalId).filter((x): x is string => !!x))];
     const { owners, customers, stored } = await this.lockOwners(tx, items, apiKeyId, externalIds);
     const firstInBatch = new Map<string, number>();
@@ -213,7 +217,7 @@ export class IngestService {
       };
     });
 
-    // 3. Decide, then write.
+    // Decide, then write.
     const plan = planResolution(requests, owners, customers, this.limits, now);
     await this.write(tx, apiKeyId, now, items, requests, plan);
 
