@@ -5,7 +5,7 @@ import { createDataSource } from './db/data-source';
 import { openDatabase, type Database } from './db/database';
 import { EmbeddedPostgresError } from './db/embedded';
 import { Scope } from './modules/access/scope.enum';
-import { startServer } from './server';
+import { startServer, type RunningServer } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -14,23 +14,30 @@ async function main(): Promise<void> {
   log(config.databaseUrl ? 'Using the PostgreSQL server of DATABASE_URL' : `Starting the embedded PostgreSQL (data in ${config.dataDir}/pg)…`);
   const db: Database = await openDatabase(config, config.logLevel === 'debug' ? (l) => console.log(`[postgres] ${l}`) : undefined, { ownSignalHandling: true });
   const dataSource = createDataSource(db.url, { poolSize: config.dbPoolSize, verbose: config.logLevel === 'debug' });
+  let server: RunningServer;
   try {
-    await dataSource.initialize();
+    try {
+      await dataSource.initialize();
+    } catch (err) {
+      throw new Error(`Cannot connect to PostgreSQL: ${(err as Error).message}`);
+    }
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    if (applied.length) log(`Applied migrations: ${applied.map((m) => m.name).join(', ')}`);
+
+    server = await startServer(dataSource, config);
+
+    if ((await server.services.apiKeys.count()) === 0) {
+      const { key } = await server.services.apiKeys.create('bootstrap admin', [Scope.ADMIN]);
+      console.log(
+        `\nNo API key existed, so one admin key was created. It is shown only this once:\n\n  ${key}\n\n` +
+          'Use it as "Authorization: Bearer <key>"; make narrower keys with `npm run apikey -- create --name NAME --scopes read,write`.\n',
+      );
+    }
   } catch (err) {
-    await db.stop();
-    throw new Error(`Cannot connect to PostgreSQL: ${(err as Error).message}`);
-  }
-  const applied = await dataSource.runMigrations({ transaction: 'each' });
-  if (applied.length) log(`Applied migrations: ${applied.map((m) => m.name).join(', ')}`);
-
-  const server = await startServer(dataSource, config);
-
-  if ((await server.services.apiKeys.count()) === 0) {
-    const { key } = await server.services.apiKeys.create('bootstrap admin', [Scope.ADMIN]);
-    console.log(
-      `\nNo API key existed, so one admin key was created. It is shown only this once:\n\n  ${key}\n\n` +
-        'Use it as "Authorization: Bearer <key>"; make narrower keys with `npm run apikey -- create --name NAME --scopes read,write`.\n',
-    );
+    // Leave nothing running behind a failed start (the embedded database above all).
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+    await db.stop().catch(() => undefined);
+    throw err;
   }
   log(`Customer Graph API ready at ${server.url}`);
 

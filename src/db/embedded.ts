@@ -127,7 +127,11 @@ export async function startEmbeddedPostgres(options: Options): Promise<EmbeddedP
   });
 
   if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
-    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    try {
+      fs.mkdirSync(path.dirname(dir), { recursive: true });
+    } catch (err) {
+      fail(`Cannot create the directory for the embedded PostgreSQL (${path.dirname(dir)}); set DATA_DIR to a writable directory.`, err);
+    }
     if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) {
       fail(`${dir} exists but is not a PostgreSQL data directory; move it away or set DATA_DIR.`);
     }
