@@ -1,4 +1,5 @@
 import { Init1795436340561 } from './1795436340561-Init';
+import { Lifecycle1795439126084 } from './1795439126084-Lifecycle';
 
 // Every migration, in order. `npm run migration:generate -- Name` writes a new file; add it here.
-export const migrations: Function[] = [Init1795436340561];
+export const migrations: Function[] = [Init1795436340561, Lifecycle1795439126084];

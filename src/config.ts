@@ -2,6 +2,7 @@ import path from 'node:path';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 
 import { IdentifierType } from './modules/identity/identifier-type.enum';
+import type { LifecycleThresholds } from './modules/lifecycle/rules';
 
 /** Per-type caps on how many identifiers one customer may hold (BRIEF §2). */
 export type IdentifierLimits = Record<IdentifierType, number>;
@@ -21,6 +22,11 @@ export interface Config {
   apiKeyCacheSeconds: number;
   maxBatchSize: number;
   logLevel: 'silent' | 'info' | 'debug';
+  lifecycle: LifecycleThresholds;
+  /** Seconds between two lifecycle sweeps in the server; 0 turns the periodic sweep off. */
+  sweepIntervalSeconds: number;
+  /** Customers moved per sweep transaction. */
+  sweepBatchSize: number;
 }
 
 export class ConfigError extends Error {}
@@ -102,6 +108,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!['silent', 'info', 'debug'].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be silent, info or debug, got "${env.LOG_LEVEL}"`);
   }
+  const lifecycle: LifecycleThresholds = {
+    atRiskAfterDays: int(env, 'LIFECYCLE_AT_RISK_AFTER_DAYS', 90, 1, 3650),
+    churnAfterDays: int(env, 'LIFECYCLE_CHURN_AFTER_DAYS', 365, 1, 3650),
+    loyalMinOrders: int(env, 'LIFECYCLE_LOYAL_MIN_ORDERS', 4, 2, 1000),
+    windowDays: 365,
+  };
+  if (lifecycle.churnAfterDays <= lifecycle.atRiskAfterDays) {
+    throw new ConfigError(
+      `LIFECYCLE_CHURN_AFTER_DAYS (${lifecycle.churnAfterDays}) must be greater than LIFECYCLE_AT_RISK_AFTER_DAYS (${lifecycle.atRiskAfterDays})`,
+    );
+  }
   return {
     port: int(env, 'PORT', 4000, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
@@ -115,5 +132,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeyCacheSeconds: int(env, 'API_KEY_CACHE_SECONDS', 5, 0, 3600),
     maxBatchSize: 1000,
     logLevel,
+    lifecycle,
+    sweepIntervalSeconds: int(env, 'LIFECYCLE_SWEEP_SECONDS', 60, 0, 86400),
+    sweepBatchSize: int(env, 'LIFECYCLE_SWEEP_BATCH', 500, 1, 10000),
   };
 }

@@ -18,6 +18,7 @@ export const MAX_QUERY_DEPTH = 10;
 import { ApiKeyService } from './modules/access/api-key.service';
 import { CustomerService } from './modules/customers/customer.service';
 import { IngestService } from './modules/interactions/ingest.service';
+import { LifecycleService } from './modules/lifecycle/lifecycle.service';
 
 export interface RunningServer {
   url: string;
@@ -28,11 +29,13 @@ export interface RunningServer {
 }
 
 export function createServices(dataSource: DataSource, config: Config): Services {
+  const lifecycle = new LifecycleService(dataSource, config.lifecycle, config.sweepBatchSize);
   return {
     config,
     apiKeys: new ApiKeyService(dataSource, config.apiKeyCacheSeconds),
     customers: new CustomerService(dataSource),
-    ingest: new IngestService(dataSource, config),
+    ingest: new IngestService(dataSource, config, lifecycle),
+    lifecycle,
   };
 }
 

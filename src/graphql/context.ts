@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import type { ApiKeyService, Principal } from '../modules/access/api-key.service';
 import type { CustomerService } from '../modules/customers/customer.service';
 import type { IngestService } from '../modules/interactions/ingest.service';
+import type { LifecycleService } from '../modules/lifecycle/lifecycle.service';
 import { UnauthenticatedError } from './errors';
 import { createLoaders, type Loaders } from './loaders';
 
@@ -11,6 +12,7 @@ export interface Services {
   apiKeys: ApiKeyService;
   customers: CustomerService;
   ingest: IngestService;
+  lifecycle: LifecycleService;
 }
 
 /** What every resolver gets: the caller, the services, and this request's loaders. */

@@ -12,9 +12,9 @@ describe('migrations', () => {
     expect(sql.upQueries.map((q) => q.query)).toEqual([]);
   });
 
-  it('revert and apply again cleanly', async () => {
+  it('all revert and apply again cleanly', async () => {
     const before = await t.sql(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'`);
-    await t.dataSource.undoLastMigration({ transaction: 'each' });
+    for (let i = 0; i < t.dataSource.migrations.length; i++) await t.dataSource.undoLastMigration({ transaction: 'each' });
     const empty = await t.sql(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`);
     expect(empty.map((r) => r.table_name)).toEqual(['migrations']);
     await t.dataSource.runMigrations({ transaction: 'each' });

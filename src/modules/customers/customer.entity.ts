@@ -3,6 +3,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 import { JSONScalar } from '../../graphql/scalars/json.scalar';
 import { Channel } from '../interactions/channel.enum';
+import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
 
 /**
  * One person. A customer merged into another stays as a tombstone (`mergedIntoId` set) so that
@@ -12,6 +13,8 @@ import { Channel } from '../interactions/channel.enum';
 @Index('customer_page_idx', ['createdAt', 'id'], { where: 'merged_into_id IS NULL' })
 @Index('customer_updated_idx', ['updatedAt'], { where: 'merged_into_id IS NULL' })
 @Index('customer_merged_into_idx', ['mergedIntoId'], { where: 'merged_into_id IS NOT NULL' })
+@Index('customer_due_idx', ['nextEvaluationAt'], { where: 'next_evaluation_at IS NOT NULL AND merged_into_id IS NULL' })
+@Index('customer_stage_idx', ['stage', 'netRevenue'], { where: 'merged_into_id IS NULL' })
 @ObjectType({ description: 'One person, unified across every channel.' })
 export class Customer {
   @Field(() => ID)
@@ -36,4 +39,44 @@ export class Customer {
 
   @Column({ name: 'merged_into_id', type: 'uuid', nullable: true })
   mergedIntoId!: string | null;
+
+  // Lifecycle (BRIEF §3), derived from the interactions; exposed through Customer.lifecycle.
+  @Column({ type: 'varchar', length: 16, default: LifecycleStage.PROSPECT })
+  stage!: LifecycleStage;
+
+  @Column({ name: 'stage_since', type: 'timestamptz', nullable: true })
+  stageSince!: Date | null;
+
+  /** The instant the stored stage reflects. */
+  @Column({ name: 'evaluated_at', type: 'timestamptz', nullable: true })
+  evaluatedAt!: Date | null;
+
+  /** The next instant the stage changes by time alone; what the sweep looks for. */
+  @Column({ name: 'next_evaluation_at', type: 'timestamptz', nullable: true })
+  nextEvaluationAt!: Date | null;
+
+  // Value metrics, kept current on every write; exposed through Customer.metrics.
+  @Column({ name: 'order_count', type: 'int', default: 0 })
+  orderCount!: number;
+
+  @Column({ name: 'gross_revenue', type: 'numeric', precision: 18, scale: 4, default: 0 })
+  grossRevenue!: string;
+
+  @Column({ type: 'numeric', precision: 18, scale: 4, default: 0 })
+  refunds!: string;
+
+  @Column({ name: 'net_revenue', type: 'numeric', precision: 18, scale: 4, default: 0 })
+  netRevenue!: string;
+
+  @Column({ name: 'first_purchase_at', type: 'timestamptz', nullable: true })
+  firstPurchaseAt!: Date | null;
+
+  @Column({ name: 'last_purchase_at', type: 'timestamptz', nullable: true })
+  lastPurchaseAt!: Date | null;
+
+  @Column({ name: 'last_interaction_at', type: 'timestamptz', nullable: true })
+  lastInteractionAt!: Date | null;
+
+  @Column({ name: 'last_nps_score', type: 'smallint', nullable: true })
+  lastNpsScore!: number | null;
 }

@@ -1,7 +1,7 @@
-import type { PoolClient } from 'pg';
-import type { DataSource, Logger } from 'typeorm';
+import type { DataSource } from 'typeorm';
 
 import type { Config } from '../../config';
+import { hash53, withConnection, type Tx } from '../../db/tx';
 import { uuidv7 } from '../../db/uuid';
 import type { InputProblem } from '../../graphql/errors';
 import { IdentifierType } from '../identity/identifier-type.enum';
@@ -14,6 +14,7 @@ import {
   type Warning,
 } from '../identity/resolution-plan';
 import type { NormalizedIdentifier } from '../identity/validate-identifiers';
+import { LIFECYCLE_COLUMNS, LifecycleService, type LifecycleOutcome } from '../lifecycle/lifecycle.service';
 import type { InteractionData } from './validate-interaction';
 
 export enum RecordStatus {
@@ -61,39 +62,7 @@ function isRetryable(err: unknown): boolean {
  */
 const MAX_ADVISORY_LOCKS = 64;
 
-/** A 53-bit hash of a string (cyrb53): advisory lock keys (a collision only costs some waiting), statement names. */
-function hash53(text: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * One pooled connection, driven directly so that the hot path's statements are prepared once per
- * connection (named statements: parsed and planned once, not on every request). Every statement
- * still goes through the DataSource's logger.
- */
-class Tx {
-  constructor(
-    private readonly client: PoolClient,
-    private readonly logger: Logger,
-  ) {}
-
-  async query<T = any>(text: string, params?: unknown[]): Promise<T[]> {
-    this.logger.logQuery(text, params);
-    if (!params) return (await this.client.query(text)).rows;
-    return (await this.client.query({ name: `cg_${hash53(text).toString(36)}`, text, values: params })).rows;
-  }
-}
 
 /**
  * Stores interactions and identify calls, a batch at a time, in one transaction of four
@@ -114,6 +83,7 @@ export class IngestService {
   constructor(
     private readonly dataSource: DataSource,
     config: Pick<Config, 'identifierLimits'>,
+    private readonly lifecycle: LifecycleService,
   ) {
     this.limits = config.identifierLimits;
   }
@@ -156,11 +126,8 @@ export class IngestService {
     }
   }
 
-  private async ingestOnce(apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
-    const runner = this.dataSource.createQueryRunner();
-    const tx = new Tx((await runner.connect()) as PoolClient, this.dataSource.logger);
-    let open = false;
-    try {
+  private ingestOnce(apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
+    return withConnection(this.dataSource, async (tx) => {
       // Advisory locks on everything a small write could race on (identifiers, external ids),
       // sorted so the lock order is global, sent with BEGIN as one simple query: the keys are
       // numbers computed here, and every round trip counts on the hot path.
@@ -170,23 +137,21 @@ export class IngestService {
         for (const i of item.identifiers) if (!i.blocklisted) lockKeys.add(hash53(`i:${identifierKey(i)}`));
         if (item.interaction?.externalId) lockKeys.add(hash53(`x:${apiKeyId}:${item.interaction.externalId}`));
       }
-      open = true;
-      if (lockKeys.size > 0 && lockKeys.size <= MAX_ADVISORY_LOCKS) {
-        const keys = [...lockKeys].sort((a, b) => a - b).join(',');
-        await tx.query(`BEGIN; SELECT count(pg_advisory_xact_lock(h)) FROM unnest('{${keys}}'::bigint[]) AS h`);
-      } else {
-        await tx.query('BEGIN');
+      try {
+        if (lockKeys.size > 0 && lockKeys.size <= MAX_ADVISORY_LOCKS) {
+          const keys = [...lockKeys].sort((a, b) => a - b).join(',');
+          await tx.query(`BEGIN; SELECT count(pg_advisory_xact_lock(h)) FROM unnest('{${keys}}'::bigint[]) AS h`);
+        } else {
+          await tx.query('BEGIN');
+        }
+        const outcomes = await this.ingestInTransaction(tx, apiKeyId, items);
+        await tx.query('COMMIT');
+        return outcomes;
+      } catch (err) {
+        await tx.query('ROLLBACK').catch(() => undefined);
+        throw err;
       }
-      const outcomes = await this.ingestInTransaction(tx, apiKeyId, items);
-      await tx.query('COMMIT');
-      open = false;
-      return outcomes;
-    } catch (err) {
-      if (open) await tx.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      await runner.release();
-    }
+    });
   }
 
   private async ingestInTransaction(tx: Tx, apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
@@ -219,7 +184,9 @@ export class IngestService {
 
     // Decide, then write.
     const plan = planResolution(requests, owners, customers, this.limits, now);
-    await this.write(tx, apiKeyId, now, items, requests, plan);
+    if (plan.merges.length) await this.applyMerges(tx, now, plan);
+    const lifecycle = await this.lifecycleOutcomes(tx, items, requests, plan);
+    await this.write(tx, apiKeyId, now, items, requests, plan, lifecycle);
 
     return items.map((item, index) => {
       if (!item) return rejected([]);
@@ -318,6 +285,35 @@ export class IngestService {
   }
 
   /**
+   * Stage, metrics and transitions of every customer the batch touched, from what the database
+   * holds (merged interactions included) plus the batch's own interactions.
+   */
+  private async lifecycleOutcomes(
+    tx: Tx,
+    items: Array<IngestItem | null>,
+    requests: Array<ResolutionRequest | null>,
+    plan: ResolutionPlan,
+  ): Promise<Map<string, LifecycleOutcome>> {
+    const existing = [...plan.touched.entries()].filter(([, t]) => !t.isNew).map(([id]) => id);
+    const loaded = await this.lifecycle.load(tx, existing);
+    const pending = new Map<string, Array<{ interactionId: string; type: string; at: number; amount: string | null; npsScore: number | null }>>();
+    requests.forEach((request, index) => {
+      if (!request?.interactionId) return;
+      const d = items[index]!.interaction!;
+      const customerId = plan.items[index].customerId;
+      const list = pending.get(customerId) ?? [];
+      list.push({ interactionId: request.interactionId, type: d.type, at: d.occurredAt.getTime(), amount: d.amount, npsScore: d.npsScore });
+      pending.set(customerId, list);
+    });
+    const outcomes = new Map<string, LifecycleOutcome>();
+    for (const id of plan.touched.keys()) {
+      const input = LifecycleService.withPending(loaded.get(id) ?? LifecycleService.empty(id), pending.get(id) ?? []);
+      outcomes.set(id, this.lifecycle.compute(input));
+    }
+    return outcomes;
+  }
+
+  /**
    * All the rows of a batch in one statement of data-modifying CTEs: new customers, identifiers,
    * interactions, conflicts, and the update of the customers it touched. (Merges, which are rare,
    * run before, statement by statement.)
@@ -329,9 +325,8 @@ export class IngestService {
     items: Array<IngestItem | null>,
     requests: Array<ResolutionRequest | null>,
     plan: ResolutionPlan,
+    lifecycle: Map<string, LifecycleOutcome>,
   ): Promise<void> {
-    if (plan.merges.length) await this.applyMerges(tx, now, plan);
-
     const params: unknown[] = [];
     const $ = (value: unknown, cast: string) => {
       params.push(value);
@@ -342,13 +337,16 @@ export class IngestService {
 
     if (plan.newCustomers.length) {
       const cs = plan.newCustomers;
+      const outcomes = cs.map((c) => lifecycle.get(c.id) ?? this.lifecycle.compute(LifecycleService.empty(c.id)));
       parts.push(`new_customer AS (
-        INSERT INTO customer (id, created_at, updated_at, traits, channels, merged_into_id)
-        SELECT u.id, u.created_at, ${at}, u.traits, ARRAY(SELECT jsonb_array_elements_text(u.channels))::varchar[], u.merged_into_id
+        INSERT INTO customer (id, created_at, updated_at, traits, channels, merged_into_id, ${LIFECYCLE_COLUMNS.join(', ')})
+        SELECT u.id, u.created_at, ${at}, u.traits, ARRAY(SELECT jsonb_array_elements_text(u.channels))::varchar[], u.merged_into_id,
+               ${LIFECYCLE_COLUMNS.map((col) => `u.${col}`).join(', ')}
           FROM unnest(${$(cs.map((c) => c.id), 'uuid[]')}, ${$(cs.map((c) => c.createdAt), 'timestamptz[]')},
                       ${$(cs.map((c) => JSON.stringify(plan.touched.get(c.id)?.traits ?? {})), 'jsonb[]')},
                       ${$(cs.map((c) => JSON.stringify([...(plan.touched.get(c.id)?.channels ?? [])].sort())), 'jsonb[]')},
-                      ${$(cs.map((c) => c.mergedIntoId), 'uuid[]')}) AS u(id, created_at, traits, channels, merged_into_id))`);
+                      ${$(cs.map((c) => c.mergedIntoId), 'uuid[]')}, ${LifecycleService.columnArrays(outcomes, $).join(', ')})
+            AS u(id, created_at, traits, channels, merged_into_id, ${LIFECYCLE_COLUMNS.join(', ')}))`);
     }
 
     if (plan.newIdentifiers.length) {
@@ -381,13 +379,16 @@ export class IngestService {
 
     const existing = [...plan.touched.entries()].filter(([, t]) => !t.isNew);
     if (existing.length) {
+      const outcomes = existing.map(([id]) => lifecycle.get(id)!);
       parts.push(`touched AS (
         UPDATE customer c
            SET updated_at = ${at},
                traits = c.traits || u.traits,
-               channels = ARRAY(SELECT DISTINCT x FROM unnest(c.channels || ARRAY(SELECT jsonb_array_elements_text(u.channels))::varchar[]) AS x ORDER BY 1)
+               channels = ARRAY(SELECT DISTINCT x FROM unnest(c.channels || ARRAY(SELECT jsonb_array_elements_text(u.channels))::varchar[]) AS x ORDER BY 1),
+               ${LIFECYCLE_COLUMNS.map((col) => `${col} = u.${col}`).join(', ')}
           FROM unnest(${$(existing.map(([id]) => id), 'uuid[]')}, ${$(existing.map(([, t]) => JSON.stringify(t.traits)), 'jsonb[]')},
-                      ${$(existing.map(([, t]) => JSON.stringify([...t.channels])), 'jsonb[]')}) AS u(id, traits, channels)
+                      ${$(existing.map(([, t]) => JSON.stringify([...t.channels])), 'jsonb[]')}, ${LifecycleService.columnArrays(outcomes, $).join(', ')})
+            AS u(id, traits, channels, ${LIFECYCLE_COLUMNS.join(', ')})
          WHERE c.id = u.id)`);
     }
 
@@ -402,6 +403,7 @@ export class IngestService {
                       ${$(cs.map((c) => c.reason), 'text[]')}) AS u(id, customer_id, others, type, value, interaction_id, reason))`);
     }
 
+    parts.push(...this.lifecycle.transitionSql([...lifecycle.values()], $, at));
     if (parts.length) await tx.query(`WITH ${parts.join(',\n')}\nSELECT 1`, params);
   }
 

@@ -1,0 +1,326 @@
+import type { DataSource } from 'typeorm';
+
+import { withConnection, type Queryable } from '../../db/tx';
+import { uuidv7 } from '../../db/uuid';
+import { LifecycleStage } from './lifecycle-stage.enum';
+import { computeTimeline, LIFECYCLE_TYPES, type ComputedTransition, type LifecycleEvent, type LifecycleThresholds } from './rules';
+
+/** What the lifecycle of one customer is computed from. */
+export interface LifecycleInput {
+  customerId: string;
+  evaluatedAt: number | null;
+  events: LifecycleEvent[];
+  first: { at: number; interactionId: string } | null;
+  lastInteractionAt: number | null;
+  stored: StoredTransition[];
+}
+
+interface StoredTransition {
+  id: string;
+  from: string | null;
+  to: string;
+  at: number;
+  rule: number;
+  cause: string | null;
+}
+
+/** Everything written back for one customer: its row's derived columns and the transition diff. */
+export interface LifecycleOutcome {
+  customerId: string;
+  stage: LifecycleStage;
+  stageSince: Date | null;
+  evaluatedAt: Date | null;
+  nextEvaluationAt: Date | null;
+  orderCount: number;
+  grossRevenue: string;
+  refunds: string;
+  netRevenue: string;
+  firstPurchaseAt: Date | null;
+  lastPurchaseAt: Date | null;
+  lastInteractionAt: Date | null;
+  lastNpsScore: number | null;
+  deleteTransitionIds: string[];
+  insertTransitions: ComputedTransition[];
+  /** The stage before this evaluation (PROSPECT for a customer seen for the first time). */
+  previousStage: LifecycleStage | null;
+}
+
+/** Money as integer ten-thousandths (NUMERIC(18,4)), so that sums are exact. */
+const SCALE = 10000n;
+function toUnits(amount: string | null): bigint {
+  if (!amount) return 0n;
+  const negative = amount.startsWith('-');
+  const [whole, fraction = ''] = amount.replace('-', '').split('.');
+  const units = BigInt(whole) * SCALE + BigInt((fraction + '0000').slice(0, 4));
+  return negative ? -units : units;
+}
+function fromUnits(units: bigint): string {
+  const negative = units < 0n;
+  const abs = negative ? -units : units;
+  const fraction = (abs % SCALE).toString().padStart(4, '0');
+  return `${negative ? '-' : ''}${abs / SCALE}.${fraction}`;
+}
+
+const date = (ms: number | null) => (ms === null ? null : new Date(ms));
+
+/**
+ * Keeps stage, transitions and value metrics of customers equal to what their interactions say
+ * (BRIEF §3). Both the write path and the sweep go through `load` → `compute` → write.
+ */
+export class LifecycleService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly thresholds: LifecycleThresholds,
+    private readonly sweepBatchSize = 500,
+  ) {}
+
+  /** The lifecycle-relevant history of customers, in one statement. */
+  async load(db: Queryable, customerIds: readonly string[]): Promise<Map<string, LifecycleInput>> {
+    const result = new Map<string, LifecycleInput>();
+    if (customerIds.length === 0) return result;
+    const rows: Array<{ id: string; evaluated_at: Date | null; events: any[] | null; first: [string, number] | null; last_at: number | null; stored: any[] | null }> =
+      await db.query(
+        `SELECT c.id, c.evaluated_at,
+                (SELECT json_agg(json_build_array(i.id, i.type, (extract(epoch FROM i.occurred_at) * 1000)::bigint, i.amount::text, i.nps_score)
+                                 ORDER BY i.occurred_at, i.id)
+                   FROM interaction i
+                  WHERE i.customer_id = c.id AND i.type IN ('PURCHASE', 'REFUND', 'ACCOUNT_CLOSED', 'REFERRAL', 'SURVEY_RESPONSE')) AS events,
+                (SELECT json_build_array(i.id, (extract(epoch FROM i.occurred_at) * 1000)::bigint)
+                   FROM interaction i WHERE i.customer_id = c.id ORDER BY i.occurred_at, i.id LIMIT 1) AS first,
+                (SELECT (extract(epoch FROM max(i.occurred_at)) * 1000)::bigint FROM interaction i WHERE i.customer_id = c.id) AS last_at,
+                (SELECT json_agg(json_build_array(t.id, t.from_stage, t.to_stage, (extract(epoch FROM t.at) * 1000)::bigint, t.rule_number, t.cause_interaction_id)
+                                 ORDER BY t.at, t.id)
+                   FROM lifecycle_transition t WHERE t.customer_id = c.id) AS stored
+           FROM customer c WHERE c.id = ANY($1::uuid[])`,
+        [customerIds],
+      );
+    for (const row of rows) {
+      result.set(row.id, {
+        customerId: row.id,
+        evaluatedAt: row.evaluated_at ? row.evaluated_at.getTime() : null,
+        events: (row.events ?? []).map(([interactionId, type, at, amount, npsScore]) => ({ interactionId, type, at: Number(at), amount, npsScore })),
+        first: row.first ? { interactionId: row.first[0], at: Number(row.first[1]) } : null,
+        lastInteractionAt: row.last_at === null ? null : Number(row.last_at),
+        stored: (row.stored ?? []).map(([id, from, to, at, rule, cause]) => ({ id, from, to, at: Number(at), rule, cause })),
+      });
+    }
+    return result;
+  }
+
+  /**
+   * Adds interactions not yet in the database (the batch being written) to a loaded input.
+   * `input` may be a fresh one for a customer created by the batch.
+   */
+  static withPending(
+    input: LifecycleInput,
+    pending: ReadonlyArray<{ interactionId: string; type: string; at: number; amount: string | null; npsScore: number | null }>,
+  ): LifecycleInput {
+    if (pending.length === 0) return input;
+    const events = [...input.events];
+    let first = input.first;
+    let last = input.lastInteractionAt;
+    for (const p of pending) {
+      if (LIFECYCLE_TYPES.has(p.type)) events.push({ interactionId: p.interactionId, type: p.type as LifecycleEvent['type'], at: p.at, amount: p.amount, npsScore: p.npsScore });
+      if (!first || p.at < first.at || (p.at === first.at && p.interactionId < first.interactionId)) first = { at: p.at, interactionId: p.interactionId };
+      if (last === null || p.at > last) last = p.at;
+    }
+    events.sort((a, b) => a.at - b.at || (a.interactionId < b.interactionId ? -1 : 1));
+    return { ...input, events, first, lastInteractionAt: last };
+  }
+
+  static empty(customerId: string): LifecycleInput {
+    return { customerId, evaluatedAt: null, events: [], first: null, lastInteractionAt: null, stored: [] };
+  }
+
+  /**
+   * Stage, metrics and transition diff as of `until` (default: the later of the instant the
+   * customer was last evaluated at and its latest interaction — a write never moves the clock
+   * past what it knows; the sweep does).
+   */
+  compute(input: LifecycleInput, until?: number): LifecycleOutcome {
+    const evaluatedAt = until ?? Math.max(input.evaluatedAt ?? -Infinity, input.lastInteractionAt ?? -Infinity);
+    const timeline =
+      input.first && Number.isFinite(evaluatedAt)
+        ? computeTimeline(input.events, input.first, evaluatedAt, this.thresholds)
+        : { transitions: [], stage: LifecycleStage.PROSPECT, since: null, nextChangeAt: null };
+
+    // Keep the stored transitions that still hold; replace the rest.
+    let keep = 0;
+    while (
+      keep < input.stored.length &&
+      keep < timeline.transitions.length &&
+      sameTransition(input.stored[keep], timeline.transitions[keep])
+    ) {
+      keep++;
+    }
+
+    let orders = 0;
+    let gross = 0n;
+    let refunds = 0n;
+    let firstPurchase: number | null = null;
+    let lastPurchase: number | null = null;
+    let lastNps: number | null = null;
+    for (const e of input.events) {
+      if (e.type === 'PURCHASE') {
+        orders++;
+        gross += toUnits(e.amount);
+        firstPurchase ??= e.at;
+        lastPurchase = e.at;
+      } else if (e.type === 'REFUND') {
+        refunds += toUnits(e.amount);
+      } else if (e.type === 'SURVEY_RESPONSE' && e.npsScore !== null) {
+        lastNps = e.npsScore;
+      }
+    }
+    const previous = input.stored.length ? (input.stored[input.stored.length - 1].to as LifecycleStage) : null;
+    return {
+      customerId: input.customerId,
+      stage: timeline.stage,
+      stageSince: date(timeline.since),
+      evaluatedAt: Number.isFinite(evaluatedAt) ? new Date(evaluatedAt) : null,
+      nextEvaluationAt: date(timeline.nextChangeAt),
+      orderCount: orders,
+      grossRevenue: fromUnits(gross),
+      refunds: fromUnits(refunds),
+      netRevenue: fromUnits(gross - refunds),
+      firstPurchaseAt: date(firstPurchase),
+      lastPurchaseAt: date(lastPurchase),
+      lastInteractionAt: date(input.lastInteractionAt),
+      lastNpsScore: lastNps,
+      deleteTransitionIds: input.stored.slice(keep).map((t) => t.id),
+      insertTransitions: timeline.transitions.slice(keep),
+      previousStage: previous,
+    };
+  }
+
+  /**
+   * Statement writing outcomes: the derived columns of existing customers, and the transition
+   * diff. (The write path folds the customer columns into its own statement instead.)
+   */
+  transitionSql(outcomes: LifecycleOutcome[], param: (value: unknown, cast: string) => string, recordedAt: string): string[] {
+    const parts: string[] = [];
+    const deletes = outcomes.flatMap((o) => o.deleteTransitionIds);
+    if (deletes.length) parts.push(`transition_delete AS (DELETE FROM lifecycle_transition WHERE id = ANY(${param(deletes, 'uuid[]')}))`);
+    const inserts = outcomes.flatMap((o) => o.insertTransitions.map((t) => ({ customerId: o.customerId, t })));
+    if (inserts.length) {
+      parts.push(`transition_insert AS (
+        INSERT INTO lifecycle_transition (id, customer_id, from_stage, to_stage, at, rule_number, rule_name, cause_interaction_id, facts, recorded_at)
+        SELECT u.id, u.customer_id, u.from_stage, u.to_stage, u.at, u.rule, u.rule_name, u.cause, u.facts, ${recordedAt}
+          FROM unnest(${param(inserts.map(() => uuidv7()), 'uuid[]')}, ${param(inserts.map((i) => i.customerId), 'uuid[]')},
+                      ${param(inserts.map((i) => i.t.from), 'varchar[]')}, ${param(inserts.map((i) => i.t.to), 'varchar[]')},
+                      ${param(inserts.map((i) => new Date(i.t.at)), 'timestamptz[]')}, ${param(inserts.map((i) => i.t.rule), 'smallint[]')},
+                      ${param(inserts.map((i) => i.t.ruleName), 'varchar[]')}, ${param(inserts.map((i) => i.t.causeInteractionId), 'uuid[]')},
+                      ${param(inserts.map((i) => JSON.stringify(i.t.facts)), 'jsonb[]')})
+            AS u(id, customer_id, from_stage, to_stage, at, rule, rule_name, cause, facts))`);
+    }
+    return parts;
+  }
+
+  /** The derived customer columns, as `unnest` arguments in the order of LIFECYCLE_COLUMNS. */
+  static columnArrays(outcomes: LifecycleOutcome[], param: (value: unknown, cast: string) => string): string[] {
+    return [
+      param(outcomes.map((o) => o.stage), 'varchar[]'),
+      param(outcomes.map((o) => o.stageSince), 'timestamptz[]'),
+      param(outcomes.map((o) => o.evaluatedAt), 'timestamptz[]'),
+      param(outcomes.map((o) => o.nextEvaluationAt), 'timestamptz[]'),
+      param(outcomes.map((o) => o.orderCount), 'int[]'),
+      param(outcomes.map((o) => o.grossRevenue), 'numeric[]'),
+      param(outcomes.map((o) => o.refunds), 'numeric[]'),
+      param(outcomes.map((o) => o.netRevenue), 'numeric[]'),
+      param(outcomes.map((o) => o.firstPurchaseAt), 'timestamptz[]'),
+      param(outcomes.map((o) => o.lastPurchaseAt), 'timestamptz[]'),
+      param(outcomes.map((o) => o.lastInteractionAt), 'timestamptz[]'),
+      param(outcomes.map((o) => o.lastNpsScore), 'smallint[]'),
+    ];
+  }
+
+  /**
+   * Moves every customer whose stage changes by time alone at or before `asOf`, in batches
+   * (FOR UPDATE SKIP LOCKED, so several servers can sweep at once). Only due customers are read.
+   */
+  async sweep(asOf: Date): Promise<{ examined: number; moved: number; movedByStage: Map<LifecycleStage, number> }> {
+    let examined = 0;
+    let moved = 0;
+    const movedByStage = new Map<LifecycleStage, number>();
+    for (;;) {
+      const count = await withConnection(this.dataSource, async (tx) => {
+        await tx.query('BEGIN');
+        try {
+          const due: Array<{ id: string }> = await tx.query(
+            `SELECT id FROM customer
+              WHERE next_evaluation_at <= $1 AND merged_into_id IS NULL
+              ORDER BY next_evaluation_at
+              LIMIT $2
+                FOR UPDATE SKIP LOCKED`,
+            [asOf, this.sweepBatchSize],
+          );
+          if (due.length === 0) {
+            await tx.query('COMMIT');
+            return 0;
+          }
+          const inputs = await this.load(tx, due.map((d) => d.id));
+          const outcomes = [...inputs.values()].map((input) => this.compute(input, asOf.getTime()));
+          for (const o of outcomes) {
+            if (o.stage !== o.previousStage) {
+              moved++;
+              movedByStage.set(o.stage, (movedByStage.get(o.stage) ?? 0) + 1);
+            }
+          }
+          await this.write(tx, outcomes);
+          await tx.query('COMMIT');
+          return due.length;
+        } catch (err) {
+          await tx.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      });
+      examined += count;
+      if (count < this.sweepBatchSize) break;
+    }
+    return { examined, moved, movedByStage };
+  }
+
+  /** Writes outcomes of existing customers (the sweep's path). */
+  private async write(db: Queryable, outcomes: LifecycleOutcome[]): Promise<void> {
+    const params: unknown[] = [];
+    const param = (value: unknown, cast: string) => {
+      params.push(value);
+      return `$${params.length}::${cast}`;
+    };
+    const now = param(new Date(), 'timestamptz');
+    const parts = [
+      `customer_update AS (
+        UPDATE customer c SET ${LIFECYCLE_COLUMNS.map((col) => `${col} = u.${col}`).join(', ')}
+          FROM unnest(${param(outcomes.map((o) => o.customerId), 'uuid[]')}, ${LifecycleService.columnArrays(outcomes, param).join(', ')})
+            AS u(id, ${LIFECYCLE_COLUMNS.join(', ')})
+         WHERE c.id = u.id)`,
+      ...this.transitionSql(outcomes, param, now),
+    ];
+    await db.query(`WITH ${parts.join(',\n')}\nSELECT 1`, params);
+  }
+}
+
+export const LIFECYCLE_COLUMNS = [
+  'stage',
+  'stage_since',
+  'evaluated_at',
+  'next_evaluation_at',
+  'order_count',
+  'gross_revenue',
+  'refunds',
+  'net_revenue',
+  'first_purchase_at',
+  'last_purchase_at',
+  'last_interaction_at',
+  'last_nps_score',
+] as const;
+
+function sameTransition(stored: StoredTransition, computed: ComputedTransition): boolean {
+  return (
+    stored.from === computed.from &&
+    stored.to === computed.to &&
+    stored.at === computed.at &&
+    stored.rule === computed.rule &&
+    stored.cause === computed.causeInteractionId
+  );
+}
