@@ -90,11 +90,30 @@ export async function startServer(dataSource: DataSource, config: Config, port =
     httpServer.listen(port, host, () => resolve());
   });
   const actualPort = (httpServer.address() as AddressInfo).port;
+
+  // Time-driven lifecycle changes (AT_RISK, CHURNED…) need no interaction: sweep the due customers.
+  let sweeping: Promise<unknown> | null = null;
+  const sweepTimer =
+    config.sweepIntervalSeconds > 0
+      ? setInterval(() => {
+          sweeping ??= services.lifecycle
+            .sweep(new Date())
+            .then((r) => r.moved && config.logLevel !== 'silent' && console.log(`[lifecycle] sweep: ${r.examined} due, ${r.moved} moved`))
+            .catch((err) => console.error('[lifecycle] sweep failed:', err))
+            .finally(() => (sweeping = null));
+        }, config.sweepIntervalSeconds * 1000)
+      : undefined;
+  sweepTimer?.unref();
+
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   return {
     url: `http://${shownHost}:${actualPort}/graphql`,
     port: actualPort,
     services,
-    stop: () => apollo.stop(),
+    async stop() {
+      clearInterval(sweepTimer);
+      await apollo.stop();
+      await sweeping;
+    },
   };
 }

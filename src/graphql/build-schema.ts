@@ -8,9 +8,18 @@ import {
   InteractionResolver,
   RecordInteractionResultResolver,
 } from '../modules/interactions/interaction.resolver';
+import { CustomerLifecycleResolver, LifecycleResolver, LifecycleTransitionResolver } from '../modules/lifecycle/lifecycle.resolver';
 import { authChecker } from './auth-checker';
 
-export const resolvers = [CustomerResolver, InteractionResolver, RecordInteractionResultResolver, IdentifyResultResolver] as const;
+export const resolvers = [
+  CustomerResolver,
+  InteractionResolver,
+  RecordInteractionResultResolver,
+  IdentifyResultResolver,
+  CustomerLifecycleResolver,
+  LifecycleTransitionResolver,
+  LifecycleResolver,
+] as const;
 
 let schema: GraphQLSchema | undefined;
 

@@ -6,6 +6,7 @@ import type { CustomerService, InteractionPageArgs } from '../modules/customers/
 import type { Identifier } from '../modules/identity/identifier.entity';
 import type { Merge } from '../modules/identity/merge.entity';
 import type { Interaction } from '../modules/interactions/interaction.entity';
+import type { LifecycleTransition } from '../modules/lifecycle/lifecycle-transition.entity';
 
 /**
  * Per-request batching of everything nested under a customer, so that a page of N customers
@@ -19,6 +20,7 @@ export function createLoaders(customers: CustomerService, options: { cache?: boo
   return {
     customer: new DataLoader<string, Customer | null>(async (ids) => ordered(ids, await customers.byIds(ids), () => null), { cache }),
     identifiers: new DataLoader<string, Identifier[]>(async (ids) => ordered(ids, await customers.identifiersOf(ids), () => []), { cache }),
+    transitions: new DataLoader<string, LifecycleTransition[]>(async (ids) => ordered(ids, await customers.transitionsOf(ids), () => []), { cache }),
     merges: new DataLoader<string, Merge[]>(async (ids) => ordered(ids, await customers.mergesOf(ids), () => []), { cache }),
     interaction: new DataLoader<string, Interaction | null>(async (ids) => ordered(ids, await customers.interactionsByIds(ids), () => null), { cache }),
     /** One loader per distinct argument set: customers asking for the same page share a statement. */

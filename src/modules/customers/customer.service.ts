@@ -5,6 +5,7 @@ import { Identifier } from '../identity/identifier.entity';
 import { IdentifierType } from '../identity/identifier-type.enum';
 import { Merge } from '../identity/merge.entity';
 import { Interaction } from '../interactions/interaction.entity';
+import { LifecycleTransition } from '../lifecycle/lifecycle-transition.entity';
 import { Customer } from './customer.entity';
 import type { CustomerFilter } from './customer-filter.input';
 
@@ -18,6 +19,18 @@ export function toCustomer(row: Row): Customer {
     traits: row.traits,
     channels: row.channels,
     mergedIntoId: row.merged_into_id,
+    stage: row.stage,
+    stageSince: row.stage_since,
+    evaluatedAt: row.evaluated_at,
+    nextEvaluationAt: row.next_evaluation_at,
+    orderCount: row.order_count,
+    grossRevenue: row.gross_revenue,
+    refunds: row.refunds,
+    netRevenue: row.net_revenue,
+    firstPurchaseAt: row.first_purchase_at,
+    lastPurchaseAt: row.last_purchase_at,
+    lastInteractionAt: row.last_interaction_at,
+    lastNpsScore: row.last_nps_score,
     cursor: row.cursor_at ? encodeCursor(row.cursor_at, row.id) : undefined,
   });
 }
@@ -66,8 +79,23 @@ export function toMerge(row: Row): Merge {
   });
 }
 
+export function toTransition(row: Row): LifecycleTransition {
+  return Object.assign(new LifecycleTransition(), {
+    id: row.id,
+    customerId: row.customer_id,
+    from: row.from_stage,
+    to: row.to_stage,
+    at: row.at,
+    rule: row.rule_number,
+    ruleName: row.rule_name,
+    causeInteractionId: row.cause_interaction_id,
+    facts: row.facts,
+    recordedAt: row.recorded_at,
+  });
+}
+
 /** NUMERIC(18,4) comes back as "19.9900"; clients want "19.99". */
-function stripZeros(amount: string): string {
+export function stripZeros(amount: string): string {
   return amount.includes('.') ? amount.replace(/\.?0+$/, '') : amount;
 }
 
@@ -173,6 +201,15 @@ export class CustomerService {
     );
     const grouped = groupBy(rows.map(toInteraction), (i) => i.customerId);
     return new Map(customerIds.map((id) => [id, toConnection(grouped.get(id) ?? [], args.first, (i) => (i as Interaction & { cursor: string }).cursor)]));
+  }
+
+  /** Stage history of each customer, oldest first. */
+  async transitionsOf(customerIds: readonly string[]): Promise<Map<string, LifecycleTransition[]>> {
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT * FROM lifecycle_transition WHERE customer_id = ANY($1::uuid[]) ORDER BY at, id`,
+      [customerIds],
+    );
+    return groupBy(rows.map(toTransition), (t) => t.customerId);
   }
 
   async interactionsByIds(ids: readonly string[]): Promise<Map<string, Interaction>> {

@@ -280,6 +280,23 @@ export class LifecycleService {
     return { examined, moved, movedByStage };
   }
 
+  /** Live customers per stage at `asOf`, from the transitions (customers with no interaction count as PROSPECT). */
+  async distribution(asOf: Date): Promise<Map<string, number>> {
+    const rows: Array<{ stage: string; n: number }> = await this.dataSource.query(
+      `SELECT coalesce(t.to_stage, 'PROSPECT') AS stage, count(*)::int AS n
+         FROM customer c
+         LEFT JOIN LATERAL (
+           SELECT to_stage FROM lifecycle_transition t
+            WHERE t.customer_id = c.id AND t.at <= $1
+            ORDER BY t.at DESC, t.id DESC LIMIT 1) t ON true
+        WHERE c.merged_into_id IS NULL
+          AND (t.to_stage IS NOT NULL OR (c.last_interaction_at IS NULL AND c.created_at <= $1))
+        GROUP BY 1`,
+      [asOf],
+    );
+    return new Map(rows.map((r) => [r.stage, r.n]));
+  }
+
   /** Writes outcomes of existing customers (the sweep's path). */
   private async write(db: Queryable, outcomes: LifecycleOutcome[]): Promise<void> {
     const params: unknown[] = [];

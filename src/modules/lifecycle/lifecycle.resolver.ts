@@ -1,0 +1,104 @@
+import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+
+import type { Context } from '../../graphql/context';
+import { BadUserInputError } from '../../graphql/errors';
+import { Scope } from '../access/scope.enum';
+import { Customer } from '../customers/customer.entity';
+import { stripZeros } from '../customers/customer.service';
+import { LifecycleStage } from './lifecycle-stage.enum';
+import { LifecycleTransition } from './lifecycle-transition.entity';
+import { CustomerMetrics, Lifecycle, LifecycleDistribution, LifecycleEvaluation, type StageCount } from './lifecycle.types';
+import { explain } from './rules';
+
+const STAGES = Object.values(LifecycleStage);
+const MAX_FUTURE_MS = 24 * 3600 * 1000;
+
+function allStages(counts: Map<string, number>): StageCount[] {
+  return STAGES.map((stage) => ({ stage, count: counts.get(stage) ?? 0 }));
+}
+
+function averageOrderValue(gross: string, orders: number): string | null {
+  if (orders === 0) return null;
+  // Exact: ten-thousandths divided, rounded half up to the cent.
+  const units = BigInt(gross.replace('.', '').replace(/^(-?)0+(?=\d)/, '$1'));
+  const cents = (units * 2n + BigInt(orders) * 100n) / (BigInt(orders) * 200n);
+  return stripZeros(`${cents / 100n}.${(cents % 100n).toString().padStart(2, '0')}`);
+}
+
+function checkAsOf(asOf: Date | null | undefined): Date {
+  const now = Date.now();
+  if (!asOf) return new Date(now);
+  if (asOf.getTime() > now + MAX_FUTURE_MS) {
+    throw new BadUserInputError([{ field: 'asOf', message: `must not be more than 1 day in the future: the lifecycle is not a forecast (server time ${new Date(now).toISOString()})` }]);
+  }
+  return asOf;
+}
+
+@Resolver(() => Customer)
+export class CustomerLifecycleResolver {
+  @FieldResolver(() => CustomerMetrics)
+  metrics(@Root() c: Customer): CustomerMetrics {
+    return {
+      orderCount: c.orderCount,
+      grossRevenue: stripZeros(c.grossRevenue),
+      refunds: stripZeros(c.refunds),
+      netRevenue: stripZeros(c.netRevenue),
+      averageOrderValue: averageOrderValue(c.grossRevenue, c.orderCount),
+      firstPurchaseAt: c.firstPurchaseAt,
+      lastPurchaseAt: c.lastPurchaseAt,
+      lastInteractionAt: c.lastInteractionAt,
+      channelsUsed: c.channels,
+      lastNpsScore: c.lastNpsScore,
+    };
+  }
+
+  @FieldResolver(() => Lifecycle)
+  async lifecycle(@Root() c: Customer, @Ctx() ctx: Context): Promise<Lifecycle> {
+    const history = await ctx.loaders.transitions.load(c.id);
+    const current = history[history.length - 1];
+    return {
+      stage: c.stage,
+      since: c.stageSince,
+      evaluatedAt: c.evaluatedAt,
+      nextChangeAt: c.nextEvaluationAt,
+      history,
+      explanation: current ? explain(current) : `${c.stage}: no interaction yet`,
+    };
+  }
+}
+
+@Resolver(() => LifecycleTransition)
+export class LifecycleTransitionResolver {
+  @FieldResolver(() => String, { description: 'Why, in one sentence, from the stored facts.' })
+  explanation(@Root() t: LifecycleTransition): string {
+    return explain(t);
+  }
+}
+
+@Resolver()
+export class LifecycleResolver {
+  @Authorized(Scope.ADMIN)
+  @Mutation(() => LifecycleEvaluation, {
+    description:
+      'Moves every customer whose stage changes by time alone (AT_RISK, CHURNED…) at or before `asOf` (default now). ' +
+      'Only those customers are read. An `asOf` in the past serves back-fills of historical data; customers already ' +
+      'evaluated past it are left as they are. More than 1 day in the future is refused.',
+  })
+  async evaluateLifecycle(@Arg('asOf', () => Date, { nullable: true }) asOf: Date | null, @Ctx() ctx: Context): Promise<LifecycleEvaluation> {
+    const at = checkAsOf(asOf);
+    const result = await ctx.lifecycle.sweep(at);
+    return { asOf: at, examined: result.examined, moved: result.moved, movedByStage: allStages(result.movedByStage) };
+  }
+
+  @Authorized(Scope.READ)
+  @Query(() => LifecycleDistribution, {
+    description:
+      'How many live customers were in each stage at `asOf` (default now), from the stored transitions. Time-driven ' +
+      'changes appear once a sweep has evaluated them (`evaluateLifecycle`, or the server\'s periodic sweep).',
+  })
+  async lifecycleDistribution(@Arg('asOf', () => Date, { nullable: true }) asOf: Date | null, @Ctx() ctx: Context): Promise<LifecycleDistribution> {
+    const at = checkAsOf(asOf);
+    const counts = await ctx.lifecycle.distribution(at);
+    return { asOf: at, total: [...counts.values()].reduce((a, b) => a + b, 0), stages: allStages(counts) };
+  }
+}
