@@ -29,7 +29,8 @@ export interface ResolutionRequest {
 /** The customers the batch touches, as read (and locked) in the database. */
 export interface KnownCustomer {
   id: string;
-  createdAt: Date;
+  /** created_at in microseconds since the epoch: customers created by one batch differ by microseconds. */
+  createdAtMicros: number;
   counts: Partial<Record<IdentifierType, number>>;
 }
 
@@ -105,7 +106,7 @@ export function planResolution(
   };
   const state = new Map<string, { createdAt: number; seq: number; counts: Record<string, number>; batchInteractions: number; isNew: boolean }>();
   for (const c of customers.values()) {
-    state.set(c.id, { createdAt: c.createdAt.getTime(), seq: 0, counts: { ...c.counts }, batchInteractions: 0, isNew: false });
+    state.set(c.id, { createdAt: c.createdAtMicros, seq: 0, counts: { ...c.counts }, batchInteractions: 0, isNew: false });
   }
   const plan: ResolutionPlan = { items: [], newCustomers: [], newIdentifiers: [], merges: [], conflicts: [], touched: new Map() };
   const patches: Array<{ customerId: string; traits: Record<string, unknown> | null; channel: Channel | null }> = [];
@@ -143,7 +144,7 @@ export function planResolution(
     if (involved.length === 0) {
       target = uuidv7(now.getTime());
       created++;
-      state.set(target, { createdAt: now.getTime(), seq: created, counts: {}, batchInteractions: 0, isNew: true });
+      state.set(target, { createdAt: now.getTime() * 1000 + created, seq: created, counts: {}, batchInteractions: 0, isNew: true });
       plan.newCustomers.push({ id: target, createdAt: isoWithMicros(now.getTime(), created), mergedIntoId: null });
     } else if (involved.length === 1) {
       target = involved[0];

@@ -232,14 +232,14 @@ export class IngestService {
     for (let round = 0; round < MAX_RESOLUTION_ROUNDS; round++) {
       owners.clear();
       // The first round also reads the stored external ids (the advisory locks make that read safe).
-      const rows: Array<{ type: string; value: string; id: string; created_at: Date; merged_into_id: string | null }> = await tx.query(
+      const rows: Array<{ type: string; value: string; id: string; created_us: string; merged_into_id: string | null }> = await tx.query(
         `WITH owner AS (
-           SELECT i.type, i.value, c.id, c.created_at, c.merged_into_id
+           SELECT i.type, i.value, c.id, (extract(epoch FROM c.created_at) * 1000000)::bigint AS created_us, c.merged_into_id
              FROM identifier i JOIN customer c ON c.id = i.customer_id
             WHERE (i.type, i.value) IN (SELECT * FROM unnest($1::varchar[], $2::varchar[]))
             ORDER BY c.id
               FOR UPDATE OF c)
-         SELECT type, value, id, created_at, merged_into_id FROM owner
+         SELECT type, value, id, created_us, merged_into_id FROM owner
          UNION ALL
          SELECT NULL, external_id, id, NULL, customer_id FROM interaction
           WHERE $3::varchar[] <> '{}' AND api_key_id = $4 AND external_id = ANY($3::varchar[])`,
@@ -252,7 +252,7 @@ export class IngestService {
         owners.set(identifierKey(row), row.id);
         locked.add(row.id);
         if (row.merged_into_id) stable = false;
-        else if (!customers.has(row.id)) customers.set(row.id, { id: row.id, createdAt: row.created_at, counts: {} });
+        else if (!customers.has(row.id)) customers.set(row.id, { id: row.id, createdAtMicros: Number(row.created_us), counts: {} });
       }
       if (!stable) continue;
       if (owners.size === 0) return { owners, customers, stored };
