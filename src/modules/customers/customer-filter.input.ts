@@ -2,6 +2,8 @@ import { Field, InputType } from 'type-graphql';
 
 import { IdentifierType } from '../identity/identifier-type.enum';
 import { Channel } from '../interactions/channel.enum';
+import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
+import { DecimalScalar } from '../../graphql/scalars/decimal.scalar';
 
 @InputType({ description: 'All given conditions must hold.' })
 export class CustomerFilter {
@@ -22,4 +24,19 @@ export class CustomerFilter {
 
   @Field(() => Date, { nullable: true })
   updatedBefore?: Date | null;
+
+  @Field(() => [LifecycleStage], { nullable: true, description: 'In one of these stages now.' })
+  stages?: LifecycleStage[] | null;
+
+  @Field(() => DecimalScalar, { nullable: true, description: 'Net revenue (CLV) at least this.' })
+  minNetRevenue?: string | null;
+
+  @Field(() => DecimalScalar, { nullable: true })
+  maxNetRevenue?: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'Last purchase strictly before this instant (customers who bought at least once).' })
+  lastPurchaseBefore?: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  lastPurchaseAfter?: Date | null;
 }

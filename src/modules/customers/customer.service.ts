@@ -151,6 +151,11 @@ export class CustomerService {
     if (filter?.createdBefore) where.push(`c.created_at < ${param(filter.createdBefore)}`);
     if (filter?.updatedAfter) where.push(`c.updated_at >= ${param(filter.updatedAfter)}`);
     if (filter?.updatedBefore) where.push(`c.updated_at < ${param(filter.updatedBefore)}`);
+    if (filter?.stages?.length) where.push(`c.stage = ANY(${param(filter.stages)}::varchar[])`);
+    if (filter?.minNetRevenue) where.push(`c.net_revenue >= ${param(filter.minNetRevenue)}::numeric`);
+    if (filter?.maxNetRevenue) where.push(`c.net_revenue <= ${param(filter.maxNetRevenue)}::numeric`);
+    if (filter?.lastPurchaseBefore) where.push(`c.last_purchase_at < ${param(filter.lastPurchaseBefore)}`);
+    if (filter?.lastPurchaseAfter) where.push(`c.last_purchase_at >= ${param(filter.lastPurchaseAfter)}`);
     const rows: Row[] = await this.dataSource.query(
       `SELECT c.*, ${cursorTime('c.created_at')} AS cursor_at FROM customer c
         WHERE ${where.join(' AND ')}

@@ -1,4 +1,6 @@
-import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
+
+import { checkFirst, Connection, type ConnectionShape } from '../../graphql/connection';
 
 import type { Context } from '../../graphql/context';
 import { BadUserInputError } from '../../graphql/errors';
@@ -7,7 +9,7 @@ import { Customer } from '../customers/customer.entity';
 import { stripZeros } from '../customers/customer.service';
 import { LifecycleStage } from './lifecycle-stage.enum';
 import { LifecycleTransition } from './lifecycle-transition.entity';
-import { CustomerMetrics, Lifecycle, LifecycleDistribution, LifecycleEvaluation, type StageCount } from './lifecycle.types';
+import { CustomerMetrics, Lifecycle, LifecycleDistribution, LifecycleEvaluation, StageFlow, type StageCount } from './lifecycle.types';
 import { explain } from './rules';
 
 const STAGES = Object.values(LifecycleStage);
@@ -32,6 +34,13 @@ function checkAsOf(asOf: Date | null | undefined): Date {
     throw new BadUserInputError([{ field: 'asOf', message: `must not be more than 1 day in the future: the lifecycle is not a forecast (server time ${new Date(now).toISOString()})` }]);
   }
   return asOf;
+}
+
+@ObjectType()
+export class LifecycleTransitionConnection extends Connection(LifecycleTransition, 'LifecycleTransition') {}
+
+function checkPeriod(from: Date | null, to: Date | null): void {
+  if (from && to && from.getTime() > to.getTime()) throw new BadUserInputError([{ field: 'to', message: 'must not be before `from`' }]);
 }
 
 @Resolver(() => Customer)
@@ -88,6 +97,31 @@ export class LifecycleResolver {
     const at = checkAsOf(asOf);
     const result = await ctx.lifecycle.sweep(at);
     return { asOf: at, examined: result.examined, moved: result.moved, movedByStage: allStages(result.movedByStage) };
+  }
+
+  @Authorized(Scope.READ)
+  @Query(() => LifecycleTransitionConnection, { description: 'Stage changes of all live customers in [from, to), oldest first. `first` at most 500.' })
+  lifecycleTransitions(
+    @Arg('from', () => Date, { nullable: true }) from: Date | null,
+    @Arg('to', () => Date, { nullable: true }) to: Date | null,
+    @Arg('first', () => Int, { defaultValue: 100 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<ConnectionShape<LifecycleTransition>> {
+    checkFirst(first, 500, 'first');
+    checkPeriod(from, to);
+    return ctx.lifecycle.transitions(from, to, first, after);
+  }
+
+  @Authorized(Scope.READ)
+  @Query(() => [StageFlow], { description: 'How many stage changes went from each stage to each other in [from, to): the data of a Sankey diagram.' })
+  lifecycleFlow(
+    @Arg('from', () => Date, { nullable: true }) from: Date | null,
+    @Arg('to', () => Date, { nullable: true }) to: Date | null,
+    @Ctx() ctx: Context,
+  ): Promise<StageFlow[]> {
+    checkPeriod(from, to);
+    return ctx.lifecycle.flow(from, to);
   }
 
   @Authorized(Scope.READ)

@@ -1,6 +1,9 @@
 import type { DataSource } from 'typeorm';
 
+import { cursorTime, decodeCursor, encodeCursor, toConnection, type ConnectionShape } from '../../graphql/connection';
 import { withConnection, type Queryable } from '../../db/tx';
+import { toTransition } from '../customers/customer.service';
+import type { LifecycleTransition } from './lifecycle-transition.entity';
 import { uuidv7 } from '../../db/uuid';
 import { LifecycleStage } from './lifecycle-stage.enum';
 import { computeTimeline, LIFECYCLE_TYPES, type ComputedTransition, type LifecycleEvent, type LifecycleThresholds } from './rules';
@@ -295,6 +298,35 @@ export class LifecycleService {
       [asOf],
     );
     return new Map(rows.map((r) => [r.stage, r.n]));
+  }
+
+  /** Transitions of live customers in [from, to), oldest first, keyset-paged on (at, id). */
+  async transitions(from: Date | null, to: Date | null, first: number, after: string | null | undefined): Promise<ConnectionShape<LifecycleTransition>> {
+    const cursor = decodeCursor(after, 'after');
+    const rows: any[] = await this.dataSource.query(
+      `SELECT t.*, ${cursorTime('t.at')} AS cursor_at
+         FROM lifecycle_transition t JOIN customer c ON c.id = t.customer_id AND c.merged_into_id IS NULL
+        WHERE ($1::timestamptz IS NULL OR t.at >= $1) AND ($2::timestamptz IS NULL OR t.at < $2)
+          AND ($3::timestamptz IS NULL OR (t.at, t.id) > ($3::timestamptz, $4::uuid))
+        ORDER BY t.at, t.id
+        LIMIT $5`,
+      [from, to, cursor?.at ?? null, cursor?.id ?? null, first + 1],
+    );
+    const cursors = new Map(rows.map((r) => [r.id as string, encodeCursor(r.cursor_at, r.id)]));
+    return toConnection(rows.map(toTransition), first, (t) => cursors.get(t.id)!);
+  }
+
+  /** Transition counts per (from, to) pair in [from, to), for live customers. */
+  async flow(from: Date | null, to: Date | null): Promise<Array<{ from: LifecycleStage | null; to: LifecycleStage; count: number }>> {
+    const rows: Array<{ from_stage: LifecycleStage | null; to_stage: LifecycleStage; n: number }> = await this.dataSource.query(
+      `SELECT t.from_stage, t.to_stage, count(*)::int AS n
+         FROM lifecycle_transition t JOIN customer c ON c.id = t.customer_id AND c.merged_into_id IS NULL
+        WHERE ($1::timestamptz IS NULL OR t.at >= $1) AND ($2::timestamptz IS NULL OR t.at < $2)
+        GROUP BY 1, 2
+        ORDER BY 3 DESC, 1 NULLS FIRST, 2`,
+      [from, to],
+    );
+    return rows.map((r) => ({ from: r.from_stage, to: r.to_stage, count: r.n }));
   }
 
   /** Writes outcomes of existing customers (the sweep's path). */

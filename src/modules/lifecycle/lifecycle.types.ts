@@ -94,3 +94,15 @@ export class LifecycleEvaluation {
   @Field(() => [StageCount], { description: 'Customers moved, by the stage they moved to.' })
   movedByStage!: StageCount[];
 }
+
+@ObjectType({ description: 'How many customers went from one stage to another in a period: one arc of a Sankey diagram.' })
+export class StageFlow {
+  @Field(() => LifecycleStage, { nullable: true, description: 'Null: customers entering the lifecycle (their first stage).' })
+  from!: LifecycleStage | null;
+
+  @Field(() => LifecycleStage)
+  to!: LifecycleStage;
+
+  @Field(() => Int)
+  count!: number;
+}
