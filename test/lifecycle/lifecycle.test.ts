@@ -203,6 +203,23 @@ describe('the sweep', () => {
     expect(earlier.stages.find((s) => s.stage === 'NEW_CUSTOMER')!.count).toBe(100);
   });
 
+  it('re-evaluating customers whose stage does not change keeps their history as it is', async () => {
+    const recent = new Date(Date.now() - 5 * DAY).toISOString();
+    await t.gql(RecordInteractionsDocument, {
+      inputs: Array.from({ length: 20 }, () => interaction({ type: 'PURCHASE', amount: '1', occurredAt: recent, identifiers: [{ type: 'CUSTOMER_ID', value: unique('same') }] })),
+    });
+    const before = await t.sql(`SELECT id, to_stage, at FROM lifecycle_transition ORDER BY id`);
+    const [{ due }] = await t.sql(
+      `WITH u AS (UPDATE customer SET next_evaluation_at = '-infinity' WHERE stage = 'NEW_CUSTOMER' RETURNING id) SELECT count(*)::int AS due FROM u`,
+    );
+    expect(due).toBeGreaterThanOrEqual(20);
+    const result = await sweep(new Date().toISOString());
+    expect(result).toMatchObject({ examined: due, moved: 0 });
+    expect(await t.sql(`SELECT id, to_stage, at FROM lifecycle_transition ORDER BY id`)).toEqual(before);
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM customer WHERE next_evaluation_at = '-infinity'`);
+    expect(n).toBe(0);
+  });
+
   it('needs the admin scope, refuses a date far in the future, and does nothing as of a date before the data', async () => {
     for (const key of [t.keys.readWrite, t.keys.write]) {
       const res = await t.gql(EvaluateLifecycleDocument, {}, key);

@@ -336,14 +336,13 @@ export class LifecycleService {
       params.push(value);
       return `$${params.length}::${cast}`;
     };
-    const now = param(new Date(), 'timestamptz');
     const parts = [
       `customer_update AS (
         UPDATE customer c SET ${LIFECYCLE_COLUMNS.map((col) => `${col} = u.${col}`).join(', ')}
           FROM unnest(${param(outcomes.map((o) => o.customerId), 'uuid[]')}, ${LifecycleService.columnArrays(outcomes, param).join(', ')})
             AS u(id, ${LIFECYCLE_COLUMNS.join(', ')})
          WHERE c.id = u.id)`,
-      ...this.transitionSql(outcomes, param, now),
+      ...this.transitionSql(outcomes, param, 'now()'),
     ];
     await db.query(`WITH ${parts.join(',\n')}\nSELECT 1`, params);
   }
