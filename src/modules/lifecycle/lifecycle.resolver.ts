@@ -7,13 +7,13 @@ import { BadUserInputError } from '../../graphql/errors';
 import { Scope } from '../access/scope.enum';
 import { Customer } from '../customers/customer.entity';
 import { stripZeros } from '../customers/customer.service';
+import { MAX_FUTURE_MS } from '../interactions/validate-interaction';
 import { LifecycleStage } from './lifecycle-stage.enum';
 import { LifecycleTransition } from './lifecycle-transition.entity';
 import { CustomerMetrics, Lifecycle, LifecycleDistribution, LifecycleEvaluation, StageFlow, type StageCount } from './lifecycle.types';
 import { explain } from './rules';
 
 const STAGES = Object.values(LifecycleStage);
-const MAX_FUTURE_MS = 24 * 3600 * 1000;
 
 function allStages(counts: Map<string, number>): StageCount[] {
   return STAGES.map((stage) => ({ stage, count: counts.get(stage) ?? 0 }));
