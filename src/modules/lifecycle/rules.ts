@@ -38,7 +38,8 @@ export interface RuleMatch {
   stage: LifecycleStage;
   rule: number;
   ruleName: string;
-  facts: LifecycleFacts;
+  /** The figures, built on demand: most evaluations change nothing and need none. */
+  facts(): LifecycleFacts;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -53,7 +54,7 @@ export function evaluateAt(events: readonly LifecycleEvent[], t: number, th: Lif
   let last: number | null = null;
   let previous: number | null = null;
   let closed: number | null = null;
-  let advocacy: LifecycleFacts['advocacy'] = null;
+  let advocacy: LifecycleEvent | null = null;
   const windowStart = t - th.windowDays * DAY_MS;
   for (const e of events) {
     if (e.at > t) break;
@@ -65,18 +66,22 @@ export function evaluateAt(events: readonly LifecycleEvent[], t: number, th: Lif
     } else if (e.type === 'ACCOUNT_CLOSED') {
       closed = e.at;
     } else if (e.at > windowStart && (e.type === 'REFERRAL' || (e.type === 'SURVEY_RESPONSE' && (e.npsScore ?? -1) >= 9))) {
-      advocacy = e.type === 'REFERRAL' ? { at: iso(e.at)!, kind: 'REFERRAL' } : { at: iso(e.at)!, kind: 'NPS', npsScore: e.npsScore! };
+      advocacy = e;
     }
   }
-  const facts: LifecycleFacts = {
+  const facts = (): LifecycleFacts => ({
     purchases,
     purchasesInWindow: inWindow,
     lastPurchaseAt: iso(last),
     previousPurchaseAt: iso(previous),
     accountClosedAt: iso(closed),
-    advocacy,
+    advocacy: advocacy
+      ? advocacy.type === 'REFERRAL'
+        ? { at: iso(advocacy.at)!, kind: 'REFERRAL' }
+        : { at: iso(advocacy.at)!, kind: 'NPS', npsScore: advocacy.npsScore! }
+      : null,
     thresholds: th,
-  };
+  });
   const match = (stage: LifecycleStage, rule: number, ruleName: string): RuleMatch => ({ stage, rule, ruleName, facts });
 
   if (last === null) return match(LifecycleStage.PROSPECT, 1, 'no purchase yet');
@@ -162,7 +167,7 @@ export function computeTimeline(
         rule: result.rule,
         ruleName: result.ruleName,
         causeInteractionId: byEvent.get(t) ?? (t === start.at ? start.interactionId : null),
-        facts: result.facts,
+        facts: result.facts(),
       });
       stage = result.stage;
       since = t;
