@@ -379,7 +379,7 @@ const BASELINE_COLUMNS = [
  * temporary copy of `interaction` (same columns, defaults and indexes; no foreign keys, and, being
  * temporary, no WAL): a floor for what the API's bookkeeping costs on top of the raw writes.
  */
-async function runBaseline(options: Options, databaseUrl: string, deadline: AbortSignal, tally: Tally, rows: number): Promise<void> {
+async function runBaseline(databaseUrl: string, deadline: AbortSignal, tally: Tally, rows: number): Promise<void> {
   const client = new Client({ connectionString: databaseUrl, statement_timeout: 60_000, application_name: 'customer-graph-bench' });
   await client.connect();
   try {
@@ -567,7 +567,7 @@ async function main(): Promise<void> {
     const base = newTally(`baseline: raw INSERT, ${BASELINE_ROWS_PER_STATEMENT} rows/stmt (pg, temp table)`, false);
     console.log(`baseline: ${total} rows in INSERTs of ${BASELINE_ROWS_PER_STATEMENT}…`);
     try {
-      await runBaseline(options, options.databaseUrl, deadline, base, total);
+      await runBaseline(options.databaseUrl, deadline, base, total);
       tallies.push(base);
     } catch (err) {
       const note = `baseline failed: ${(err as Error).message}`;

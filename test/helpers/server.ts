@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { createDataSource, queryCounter } from '../../src/db/data-source';
 import { Scope } from '../../src/modules/access/scope.enum';
 import { startServer, type RunningServer } from '../../src/server';
+import { RecordInteractionDocument, type RecordInteractionInput, type RecordInteractionMutation } from '../generated/graphql';
 import { createTestDatabase } from './test-database';
 
 export interface GraphQLResponse<T> {
@@ -23,6 +24,8 @@ export interface TestServer {
   keys: Record<'admin' | 'read' | 'write' | 'readWrite', string>;
   /** Runs an operation as `key` (the read+write key by default; null sends no key). */
   gql<TResult, TVars>(document: TypedDocumentNode<TResult, TVars> | DocumentNode, variables?: TVars, key?: string | null): Promise<GraphQLResponse<TResult>>;
+  /** recordInteraction that must succeed; its result. */
+  record(input: RecordInteractionInput, key?: string): Promise<RecordInteractionMutation['recordInteraction']>;
   /** SQL statements sent while `work` ran. */
   countStatements(work: () => Promise<unknown>): Promise<number>;
   sql<T = any>(query: string, params?: unknown[]): Promise<T[]>;
@@ -45,7 +48,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
   };
   const counter = queryCounter(dataSource);
 
-  return {
+  const self: TestServer = {
     url: server.url,
     dataSource,
     server,
@@ -56,6 +59,11 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
       const res = await fetch(server.url, { method: 'POST', headers, body: JSON.stringify({ query: print(document), variables }) });
       const body = (await res.json()) as GraphQLResponse<any>;
       return { ...body, status: res.status };
+    },
+    async record(input, key) {
+      const res = await self.gql(RecordInteractionDocument, { input }, key);
+      if (res.errors) throw new Error(`recordInteraction failed: ${JSON.stringify(res.errors)}`);
+      return res.data!.recordInteraction;
     },
     async countStatements(work) {
       const before = counter.count;
@@ -69,4 +77,5 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
       await db.drop();
     },
   };
+  return self;
 }

@@ -3,7 +3,6 @@ import {
   CustomerDocument,
   RecordInteractionDocument,
   RecordInteractionsDocument,
-  type RecordInteractionInput,
 } from '../generated/graphql';
 import { interaction, unique } from '../helpers/factories';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -14,11 +13,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function record(input: RecordInteractionInput) {
-  const res = await t.gql(RecordInteractionDocument, { input });
-  expect(res.errors).toBeUndefined();
-  return res.data!.recordInteraction;
-}
 
 describe('one person across channels', () => {
   /** The five touchpoints of BRIEF's Alice, in the order they are sent. */
@@ -82,7 +76,7 @@ describe('one person across channels', () => {
   it('web visit, app login, store purchase and phone call end in one customer reachable from each identifier', async () => {
     const { ids, touchpoints } = alice();
     const results = [];
-    for (const input of Object.values(touchpoints)) results.push(await record(input));
+    for (const input of Object.values(touchpoints)) results.push(await t.record(input));
     expect(new Set(results.map((r) => r.customerId)).size).toBe(1);
     const customer = await expectOneAlice(results[0].customerId!, ids);
     expect(customer.identifiers.find((i) => i.type === 'EMAIL')!.rawValue).toBe(`${ids.email} `);
@@ -92,14 +86,14 @@ describe('one person across channels', () => {
   it('when two profiles formed first (store before app), the login merges them and the ledger says so', async () => {
     // Another Alice: her own phone number.
     const { ids, touchpoints } = alice(`06 12 ${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`);
-    const view1 = await record(touchpoints.view1);
-    await record(touchpoints.view2);
-    const store = await record(touchpoints.purchase);
+    const view1 = await t.record(touchpoints.view1);
+    await t.record(touchpoints.view2);
+    const store = await t.record(touchpoints.purchase);
     expect(store.customerId).not.toBe(view1.customerId);
-    const login = await record(touchpoints.login);
+    const login = await t.record(touchpoints.login);
     expect(login.customerId).toBe(view1.customerId);
     expect(login.mergedCustomerIds).toEqual([store.customerId]);
-    await record(touchpoints.call);
+    await t.record(touchpoints.call);
 
     const customer = await expectOneAlice(view1.customerId!, ids);
     expect(customer.merges).toHaveLength(1);
@@ -135,14 +129,14 @@ describe('one person across channels', () => {
 describe('guardrails', () => {
   it('never merges two customers that each hold a CUSTOMER_ID; the interaction goes to the CUSTOMER_ID and says why', async () => {
     const email = `${unique('shared')}@example.com`;
-    const a = await record(interaction({ identifiers: [{ type: 'CUSTOMER_ID', value: unique('crm') }] }));
+    const a = await t.record(interaction({ identifiers: [{ type: 'CUSTOMER_ID', value: unique('crm') }] }));
     const bId = unique('crm');
-    const b = await record(interaction({ identifiers: [{ type: 'CUSTOMER_ID', value: bId }, { type: 'EMAIL', value: email }] }));
+    const b = await t.record(interaction({ identifiers: [{ type: 'CUSTOMER_ID', value: bId }, { type: 'EMAIL', value: email }] }));
     expect(a.customerId).not.toBe(b.customerId);
 
     const aCustomer = await t.sql(`SELECT value FROM identifier WHERE customer_id = $1 AND type = 'CUSTOMER_ID'`, [a.customerId]);
     // An interaction claims A's CUSTOMER_ID and B's e-mail.
-    const linking = await record(
+    const linking = await t.record(
       interaction({ type: 'PURCHASE', amount: '10', identifiers: [{ type: 'EMAIL', value: email }, { type: 'CUSTOMER_ID', value: aCustomer[0].value }] }),
     );
     expect(linking.status).toBe('CREATED');
@@ -162,10 +156,10 @@ describe('guardrails', () => {
   });
 
   it('blocklisted values never link two people, and say so', async () => {
-    const first = await record(interaction({ identifiers: [{ type: 'ANONYMOUS_ID', value: unique('a') }, { type: 'EMAIL', value: 'test@test.com' }] }));
-    const second = await record(interaction({ identifiers: [{ type: 'ANONYMOUS_ID', value: unique('a') }, { type: 'EMAIL', value: ' TEST@test.com' }] }));
-    const third = await record(interaction({ identifiers: [{ type: 'DEVICE_ID', value: unique('d') }, { type: 'CUSTOMER_ID', value: 'null' }] }));
-    const fourth = await record(interaction({ identifiers: [{ type: 'DEVICE_ID', value: unique('d') }, { type: 'CUSTOMER_ID', value: 'NULL' }, { type: 'PHONE', value: '00 00 00 00 00' }] }));
+    const first = await t.record(interaction({ identifiers: [{ type: 'ANONYMOUS_ID', value: unique('a') }, { type: 'EMAIL', value: 'test@test.com' }] }));
+    const second = await t.record(interaction({ identifiers: [{ type: 'ANONYMOUS_ID', value: unique('a') }, { type: 'EMAIL', value: ' TEST@test.com' }] }));
+    const third = await t.record(interaction({ identifiers: [{ type: 'DEVICE_ID', value: unique('d') }, { type: 'CUSTOMER_ID', value: 'null' }] }));
+    const fourth = await t.record(interaction({ identifiers: [{ type: 'DEVICE_ID', value: unique('d') }, { type: 'CUSTOMER_ID', value: 'NULL' }, { type: 'PHONE', value: '00 00 00 00 00' }] }));
     expect(new Set([first, second, third, fourth].map((r) => r.customerId)).size).toBe(4);
     expect(second.warnings).toEqual([expect.objectContaining({ code: 'BLOCKLISTED_IDENTIFIER', field: 'input.identifiers[1]' })]);
     expect(fourth.warnings.map((w) => w.field)).toEqual(['input.identifiers[1]', 'input.identifiers[2]']);
@@ -183,9 +177,9 @@ describe('guardrails', () => {
 
   it('stops attaching identifiers of a type at its limit and warns', async () => {
     const crm = unique('crm');
-    const first = await record(interaction({ identifiers: [{ type: 'CUSTOMER_ID', value: crm }] }));
+    const first = await t.record(interaction({ identifiers: [{ type: 'CUSTOMER_ID', value: crm }] }));
     const emails = Array.from({ length: 6 }, () => ({ type: 'EMAIL' as const, value: `${unique('e')}@example.com` }));
-    const res = await record(interaction({ identifiers: [{ type: 'CUSTOMER_ID', value: crm }, ...emails] }));
+    const res = await t.record(interaction({ identifiers: [{ type: 'CUSTOMER_ID', value: crm }, ...emails] }));
     expect(res.customerId).toBe(first.customerId);
     expect(res.warnings).toEqual([expect.objectContaining({ code: 'IDENTIFIER_LIMIT_REACHED', field: 'input.identifiers[6]' })]);
     const rows = await t.sql(`SELECT count(*)::int AS n FROM identifier WHERE customer_id = $1 AND type = 'EMAIL'`, [first.customerId]);

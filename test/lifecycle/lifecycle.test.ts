@@ -3,7 +3,6 @@ import {
   EvaluateLifecycleDocument,
   IdentifyDocument,
   LifecycleDistributionDocument,
-  RecordInteractionDocument,
   RecordInteractionsDocument,
   type RecordInteractionInput,
 } from '../generated/graphql';
@@ -19,11 +18,6 @@ afterAll(() => t.close());
 const DAY = 24 * 3600 * 1000;
 const plus = (iso: string, days: number) => new Date(Date.parse(iso) + days * DAY).toISOString();
 
-async function record(input: RecordInteractionInput) {
-  const res = await t.gql(RecordInteractionDocument, { input });
-  expect(res.errors).toBeUndefined();
-  return res.data!.recordInteraction;
-}
 
 async function lifecycleOf(id: string) {
   const res = await t.gql(CustomerLifecycleDocument, { id });
@@ -41,13 +35,13 @@ describe('the lifecycle of one customer', () => {
   it('walks through every stage, one transition each, with the right rule, cause and explanation', async () => {
     const who = [{ type: 'CUSTOMER_ID' as const, value: unique('crm') }];
     const at = (iso: string) => ({ occurredAt: iso, identifiers: who });
-    const view = await record(interaction({ type: 'PAGE_VIEW', ...at('2020-01-01T10:00:00.000Z') }));
+    const view = await t.record(interaction({ type: 'PAGE_VIEW', ...at('2020-01-01T10:00:00.000Z') }));
     const id = view.customerId!;
-    const p1 = await record(interaction({ type: 'PURCHASE', amount: '100.00', currency: 'EUR', ...at('2020-01-10T10:00:00.000Z') }));
-    const p2 = await record(interaction({ type: 'PURCHASE', amount: '50.00', currency: 'EUR', ...at('2020-02-10T10:00:00.000Z') }));
-    await record(interaction({ type: 'PURCHASE', amount: '30.00', currency: 'EUR', ...at('2020-03-10T10:00:00.000Z') }));
-    const p4 = await record(interaction({ type: 'PURCHASE', amount: '20.00', currency: 'EUR', ...at('2020-04-10T10:00:00.000Z') }));
-    const nps = await record(interaction({ type: 'SURVEY_RESPONSE', npsScore: 10, ...at('2020-04-20T10:00:00.000Z') }));
+    const p1 = await t.record(interaction({ type: 'PURCHASE', amount: '100.00', currency: 'EUR', ...at('2020-01-10T10:00:00.000Z') }));
+    const p2 = await t.record(interaction({ type: 'PURCHASE', amount: '50.00', currency: 'EUR', ...at('2020-02-10T10:00:00.000Z') }));
+    await t.record(interaction({ type: 'PURCHASE', amount: '30.00', currency: 'EUR', ...at('2020-03-10T10:00:00.000Z') }));
+    const p4 = await t.record(interaction({ type: 'PURCHASE', amount: '20.00', currency: 'EUR', ...at('2020-04-10T10:00:00.000Z') }));
+    const nps = await t.record(interaction({ type: 'SURVEY_RESPONSE', npsScore: 10, ...at('2020-04-20T10:00:00.000Z') }));
     expect((await lifecycleOf(id)).lifecycle).toMatchObject({ stage: 'AMBASSADOR', nextChangeAt: '2020-07-09T10:00:00.001Z' });
 
     const first = await sweep(plus('2020-04-10T10:00:00.000Z', 100));
@@ -56,8 +50,8 @@ describe('the lifecycle of one customer', () => {
     expect((await lifecycleOf(id)).lifecycle.stage).toBe('AT_RISK');
     await sweep(plus('2020-04-10T10:00:00.000Z', 400));
     expect((await lifecycleOf(id)).lifecycle.stage).toBe('CHURNED');
-    const comeback = await record(interaction({ type: 'PURCHASE', amount: '80.00', currency: 'EUR', ...at('2021-06-01T10:00:00.000Z') }));
-    const closed = await record(interaction({ type: 'ACCOUNT_CLOSED', ...at('2021-06-05T10:00:00.000Z') }));
+    const comeback = await t.record(interaction({ type: 'PURCHASE', amount: '80.00', currency: 'EUR', ...at('2021-06-01T10:00:00.000Z') }));
+    const closed = await t.record(interaction({ type: 'ACCOUNT_CLOSED', ...at('2021-06-05T10:00:00.000Z') }));
 
     const customer = await lifecycleOf(id);
     const history = customer.lifecycle.history;
@@ -121,9 +115,9 @@ describe('order independence and merges', () => {
     const a = { type: 'EMAIL' as const, value: `${unique('fwd')}@example.com` };
     const b = { type: 'EMAIL' as const, value: `${unique('rev')}@example.com` };
     const forward: string[] = [];
-    for (const input of story(a)) forward.push((await record(input)).customerId!);
+    for (const input of story(a)) forward.push((await t.record(input)).customerId!);
     const backward: string[] = [];
-    for (const input of story(b).reverse()) backward.push((await record(input)).customerId!);
+    for (const input of story(b).reverse()) backward.push((await t.record(input)).customerId!);
     const [x, y] = [await lifecycleOf(forward[0]), await lifecycleOf(backward[0])];
     const shape = (c: typeof x) => ({
       metrics: c.metrics,
