@@ -27,7 +27,7 @@ async function seed(n: number, perCustomer: number) {
 }
 
 describe('customers connection', () => {
-  it('a page of customers with identifiers, interactions and merges costs the same number of statements for 5 or 50', async () => {
+  it('a page of customers with identifiers, interactions, merges and lifecycle history costs the same number of statements for 5 or 50', async () => {
     await seed(60, 12);
     const small = await t.countStatements(async () => {
       const res = await t.gql(CustomersPageDocument, { first: 5 });
@@ -43,10 +43,11 @@ describe('customers connection', () => {
       expect(edge.node.identifiers).toHaveLength(2);
       expect(edge.node.interactions.edges).toHaveLength(10);
       expect(edge.node.merges).toHaveLength(1);
+      expect(edge.node.lifecycle.history.map((h: { to: string }) => h.to)).toEqual(['PROSPECT']);
     }
     expect(large).toBe(small);
-    // customers + identifiers + interactions + merges (the API key is cached or read once).
-    expect(large).toBeLessThanOrEqual(5);
+    // customers + identifiers + interactions + merges + transitions, and the API key (not cached in tests).
+    expect(large).toBeLessThanOrEqual(6);
   });
 
   it('pages with cursors, newest first, without overlap, and filters', async () => {
