@@ -1,5 +1,6 @@
 import { Init1795436340561 } from './1795436340561-Init';
 import { Lifecycle1795439126084 } from './1795439126084-Lifecycle';
+import { Journeys1795441724780 } from './1795441724780-Journeys';
 
 // Every migration, in order. `npm run migration:generate -- Name` writes a new file; add it here.
-export const migrations: Function[] = [Init1795436340561, Lifecycle1795439126084];
+export const migrations: Function[] = [Init1795436340561, Lifecycle1795439126084, Journeys1795441724780];

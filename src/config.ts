@@ -27,6 +27,8 @@ export interface Config {
   sweepIntervalSeconds: number;
   /** Customers moved per sweep transaction. */
   sweepBatchSize: number;
+  /** Days without interaction after which an open purchase journey is abandoned. */
+  journeyAbandonAfterDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -135,5 +137,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lifecycle,
     sweepIntervalSeconds: int(env, 'LIFECYCLE_SWEEP_SECONDS', 60, 0, 86400),
     sweepBatchSize: int(env, 'LIFECYCLE_SWEEP_BATCH', 500, 1, 10000),
+    journeyAbandonAfterDays: int(env, 'JOURNEY_ABANDON_AFTER_DAYS', 30, 1, 365),
   };
 }

@@ -18,6 +18,7 @@ export const MAX_QUERY_DEPTH = 10;
 import { ApiKeyService } from './modules/access/api-key.service';
 import { CustomerService } from './modules/customers/customer.service';
 import { IngestService } from './modules/interactions/ingest.service';
+import { JourneyService } from './modules/journeys/journey.service';
 import { LifecycleService } from './modules/lifecycle/lifecycle.service';
 
 export interface RunningServer {
@@ -29,12 +30,13 @@ export interface RunningServer {
 }
 
 export function createServices(dataSource: DataSource, config: Config): Services {
-  const lifecycle = new LifecycleService(dataSource, config.lifecycle, config.sweepBatchSize);
+  const journeys = new JourneyService(config.journeyAbandonAfterDays);
+  const lifecycle = new LifecycleService(dataSource, config.lifecycle, config.sweepBatchSize, journeys);
   return {
     config,
     apiKeys: new ApiKeyService(dataSource, config.apiKeyCacheSeconds),
     customers: new CustomerService(dataSource),
-    ingest: new IngestService(dataSource, config, lifecycle),
+    ingest: new IngestService(dataSource, config, lifecycle, journeys),
     lifecycle,
   };
 }

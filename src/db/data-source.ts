@@ -6,11 +6,12 @@ import { Identifier } from '../modules/identity/identifier.entity';
 import { IdentityConflict } from '../modules/identity/identity-conflict.entity';
 import { Merge } from '../modules/identity/merge.entity';
 import { Interaction } from '../modules/interactions/interaction.entity';
+import { Journey } from '../modules/journeys/journey.entity';
 import { LifecycleTransition } from '../modules/lifecycle/lifecycle-transition.entity';
 import { migrations } from '../../migrations';
 import { QueryCounter } from './query-counter';
 
-export const entities = [ApiKey, Customer, Identifier, Interaction, Merge, IdentityConflict, LifecycleTransition];
+export const entities = [ApiKey, Customer, Identifier, Interaction, Merge, IdentityConflict, LifecycleTransition, Journey];
 
 /** The one DataSource of a process. The schema only ever changes through `migrations/`. */
 export function createDataSource(url: string, options: { poolSize?: number; verbose?: boolean } = {}): DataSource {

@@ -9,6 +9,7 @@ import {
   RecordInteractionResultResolver,
 } from '../modules/interactions/interaction.resolver';
 import { CustomerLifecycleResolver, LifecycleResolver, LifecycleTransitionResolver } from '../modules/lifecycle/lifecycle.resolver';
+import { CustomerJourneysResolver, InteractionStepResolver, JourneyResolver } from '../modules/journeys/journey.resolver';
 import { authChecker } from './auth-checker';
 
 export const resolvers = [
@@ -19,6 +20,9 @@ export const resolvers = [
   CustomerLifecycleResolver,
   LifecycleTransitionResolver,
   LifecycleResolver,
+  JourneyResolver,
+  InteractionStepResolver,
+  CustomerJourneysResolver,
 ] as const;
 
 let schema: GraphQLSchema | undefined;

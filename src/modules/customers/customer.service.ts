@@ -6,6 +6,8 @@ import { IdentifierType } from '../identity/identifier-type.enum';
 import { Merge } from '../identity/merge.entity';
 import { Interaction } from '../interactions/interaction.entity';
 import { LifecycleTransition } from '../lifecycle/lifecycle-transition.entity';
+import { Journey } from '../journeys/journey.entity';
+import { STEP_ORDER, type JourneyStep } from '../journeys/journey-step.enum';
 import { Customer } from './customer.entity';
 import type { CustomerFilter } from './customer-filter.input';
 
@@ -62,6 +64,7 @@ export function toInteraction(row: Row): Interaction & { cursor: string } {
     npsScore: row.nps_score,
     properties: row.properties,
     identifiers: row.identifiers,
+    journeyId: row.journey_id,
     cursor: encodeCursor(row.cursor_at, row.id),
   });
 }
@@ -76,6 +79,27 @@ export function toMerge(row: Row): Merge {
     interactionId: row.interaction_id,
     at: row.at,
     moved: row.moved,
+  });
+}
+
+export function toJourney(row: Row): Journey & { cursor: string } {
+  return Object.assign(new Journey(), {
+    id: row.id,
+    customerId: row.customer_id,
+    status: row.status,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    lastTouchAt: row.last_touch_at,
+    furthestStep: row.furthest_step,
+    steps: row.steps,
+    channels: row.channels,
+    firstTouchChannel: row.first_channel,
+    lastTouchChannel: row.last_channel,
+    touchpoints: row.touchpoints,
+    purchaseInteractionId: row.purchase_interaction_id,
+    amount: row.amount === null ? null : stripZeros(row.amount),
+    signature: row.signature,
+    cursor: encodeCursor(row.cursor_at, row.id),
   });
 }
 
@@ -100,7 +124,7 @@ export function stripZeros(amount: string): string {
 }
 
 export const INTERACTION_COLUMNS = `i.id, i.customer_id, i.api_key_id, i.external_id, i.channel, i.type, i.name, i.occurred_at, i.received_at,
-  i.amount, i.currency, i.nps_score, i.properties, i.identifiers, ${cursorTime('i.occurred_at')} AS cursor_at`;
+  i.amount, i.currency, i.nps_score, i.properties, i.identifiers, i.journey_id, ${cursorTime('i.occurred_at')} AS cursor_at`;
 
 export interface InteractionPageArgs {
   first: number;
@@ -215,6 +239,58 @@ export class CustomerService {
       [customerIds],
     );
     return groupBy(rows.map(toTransition), (t) => t.customerId);
+  }
+
+  /** One page of journeys (newest first) for each customer, in a single statement. */
+  async journeysOf(customerIds: readonly string[], args: { first: number; after?: string | null; status?: string | null }): Promise<Map<string, ConnectionShape<Journey>>> {
+    const cursor = decodeCursor(args.after, 'after');
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT j.*, ${cursorTime('j.started_at')} AS cursor_at
+         FROM unnest($1::uuid[]) AS c(id)
+         CROSS JOIN LATERAL (
+           SELECT * FROM journey x
+            WHERE x.customer_id = c.id
+              AND ($2::varchar IS NULL OR x.status = $2)
+              AND ($3::timestamptz IS NULL OR (x.started_at, x.id) < ($3::timestamptz, $4::uuid))
+            ORDER BY x.started_at DESC, x.id DESC
+            LIMIT $5) AS j`,
+      [customerIds, args.status ?? null, cursor?.at ?? null, cursor?.id ?? null, args.first + 1],
+    );
+    const grouped = groupBy(rows.map(toJourney), (j) => j.customerId);
+    return new Map(customerIds.map((id) => [id, toConnection(grouped.get(id) ?? [], args.first, (j) => (j as Journey & { cursor: string }).cursor)]));
+  }
+
+  async journeyById(id: string): Promise<Journey | null> {
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT j.*, ${cursorTime('j.started_at')} AS cursor_at FROM journey j JOIN customer c ON c.id = j.customer_id AND c.merged_into_id IS NULL WHERE j.id = $1`,
+      [id],
+    );
+    return rows[0] ? toJourney(rows[0]) : null;
+  }
+
+  /** Interactions of each journey, in order. */
+  async interactionsOfJourneys(journeyIds: readonly string[]): Promise<Map<string, Interaction[]>> {
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT ${INTERACTION_COLUMNS} FROM interaction i WHERE i.journey_id = ANY($1::uuid[]) ORDER BY i.occurred_at, i.id`,
+      [journeyIds],
+    );
+    return groupBy(rows.map(toInteraction), (i) => i.journeyId!);
+  }
+
+  /** Abandoned journeys that reached `minStep`, ended since `since`, newest first. */
+  async abandonedJourneys(since: Date, minStep: JourneyStep, first: number, after: string | null | undefined): Promise<ConnectionShape<Journey>> {
+    const cursor = decodeCursor(after, 'after');
+    const steps = STEP_ORDER.slice(STEP_ORDER.indexOf(minStep));
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT j.*, ${cursorTime('j.ended_at')} AS cursor_at
+         FROM journey j JOIN customer c ON c.id = j.customer_id AND c.merged_into_id IS NULL
+        WHERE j.status = 'ABANDONED' AND j.ended_at >= $1 AND j.furthest_step = ANY($2::varchar[])
+          AND ($3::timestamptz IS NULL OR (j.ended_at, j.id) < ($3::timestamptz, $4::uuid))
+        ORDER BY j.ended_at DESC, j.id DESC
+        LIMIT $5`,
+      [since, steps, cursor?.at ?? null, cursor?.id ?? null, first + 1],
+    );
+    return toConnection(rows.map(toJourney), first, (j) => (j as Journey & { cursor: string }).cursor);
   }
 
   async interactionsByIds(ids: readonly string[]): Promise<Map<string, Interaction>> {

@@ -14,7 +14,8 @@ import {
   type Warning,
 } from '../identity/resolution-plan';
 import type { NormalizedIdentifier } from '../identity/validate-identifiers';
-import { LIFECYCLE_COLUMNS, LifecycleService, type LifecycleOutcome } from '../lifecycle/lifecycle.service';
+import { JourneyService, type JourneyOutcome } from '../journeys/journey.service';
+import { earliest, LIFECYCLE_COLUMNS, LifecycleService, type LifecycleOutcome } from '../lifecycle/lifecycle.service';
 import type { InteractionData } from './validate-interaction';
 
 export enum RecordStatus {
@@ -84,6 +85,7 @@ export class IngestService {
     private readonly dataSource: DataSource,
     config: Pick<Config, 'identifierLimits'>,
     private readonly lifecycle: LifecycleService,
+    private readonly journeys: JourneyService,
   ) {
     this.limits = config.identifierLimits;
   }
@@ -185,8 +187,8 @@ export class IngestService {
     // Decide, then write.
     const plan = planResolution(requests, owners, customers, this.limits, now);
     if (plan.merges.length) await this.applyMerges(tx, now, plan);
-    const lifecycle = await this.lifecycleOutcomes(tx, items, requests, plan);
-    await this.write(tx, apiKeyId, now, items, requests, plan, lifecycle);
+    const { lifecycle, journeys } = await this.derive(tx, items, requests, plan);
+    await this.write(tx, apiKeyId, now, items, requests, plan, lifecycle, journeys);
 
     return items.map((item, index) => {
       if (!item) return rejected([]);
@@ -285,32 +287,38 @@ export class IngestService {
   }
 
   /**
-   * Stage, metrics and transitions of every customer the batch touched, from what the database
-   * holds (merged interactions included) plus the batch's own interactions.
+   * Stage, metrics, transitions and purchase journeys of every customer the batch touched, from
+   * what the database holds (merged interactions included) plus the batch's own interactions.
    */
-  private async lifecycleOutcomes(
+  private async derive(
     tx: Tx,
     items: Array<IngestItem | null>,
     requests: Array<ResolutionRequest | null>,
     plan: ResolutionPlan,
-  ): Promise<Map<string, LifecycleOutcome>> {
+  ): Promise<{ lifecycle: Map<string, LifecycleOutcome>; journeys: Map<string, JourneyOutcome> }> {
     const existing = [...plan.touched.entries()].filter(([, t]) => !t.isNew).map(([id]) => id);
     const loaded = await this.lifecycle.load(tx, existing);
-    const pending = new Map<string, Array<{ interactionId: string; type: string; at: number; amount: string | null; npsScore: number | null }>>();
+    const loadedJourneys = await this.journeys.load(tx, existing);
+    const pending = new Map<string, Array<{ interactionId: string; type: string; channel: string; at: number; amount: string | null; npsScore: number | null }>>();
     requests.forEach((request, index) => {
       if (!request?.interactionId) return;
       const d = items[index]!.interaction!;
       const customerId = plan.items[index].customerId;
       const list = pending.get(customerId) ?? [];
-      list.push({ interactionId: request.interactionId, type: d.type, at: d.occurredAt.getTime(), amount: d.amount, npsScore: d.npsScore });
+      list.push({ interactionId: request.interactionId, type: d.type, channel: d.channel, at: d.occurredAt.getTime(), amount: d.amount, npsScore: d.npsScore });
       pending.set(customerId, list);
     });
-    const outcomes = new Map<string, LifecycleOutcome>();
+    const lifecycle = new Map<string, LifecycleOutcome>();
+    const journeys = new Map<string, JourneyOutcome>();
     for (const id of plan.touched.keys()) {
-      const input = LifecycleService.withPending(loaded.get(id) ?? LifecycleService.empty(id), pending.get(id) ?? []);
-      outcomes.set(id, this.lifecycle.compute(input));
+      const mine = pending.get(id) ?? [];
+      const outcome = this.lifecycle.compute(LifecycleService.withPending(loaded.get(id) ?? LifecycleService.empty(id), mine));
+      const journey = this.journeys.compute(id, loadedJourneys.get(id) ?? JourneyService.empty(), mine, outcome.evaluatedAt?.getTime() ?? -Infinity);
+      outcome.nextEvaluationAt = earliest(outcome.nextEvaluationAt, journey.nextAbandonAt);
+      lifecycle.set(id, outcome);
+      journeys.set(id, journey);
     }
-    return outcomes;
+    return { lifecycle, journeys };
   }
 
   /**
@@ -326,6 +334,7 @@ export class IngestService {
     requests: Array<ResolutionRequest | null>,
     plan: ResolutionPlan,
     lifecycle: Map<string, LifecycleOutcome>,
+    journeys: Map<string, JourneyOutcome>,
   ): Promise<void> {
     const params: unknown[] = [];
     const $ = (value: unknown, cast: string) => {
@@ -364,17 +373,18 @@ export class IngestService {
       const column = <T>(pick: (data: InteractionData) => T) => stored.map((s) => pick(s.data));
       parts.push(`new_interaction AS (
         INSERT INTO interaction (id, customer_id, api_key_id, external_id, channel, type, name, occurred_at, received_at,
-                                 amount, currency, nps_score, properties, identifiers)
+                                 amount, currency, nps_score, properties, identifiers, journey_id)
         SELECT u.id, u.customer_id, ${$(apiKeyId, 'uuid')}, u.external_id, u.channel, u.type, u.name, u.occurred_at, ${at},
-               u.amount, u.currency, u.nps_score, u.properties, u.identifiers
+               u.amount, u.currency, u.nps_score, u.properties, u.identifiers, u.journey_id
           FROM unnest(${$(stored.map((s) => s.request.interactionId), 'uuid[]')}, ${$(stored.map((s) => s.customerId), 'uuid[]')},
                       ${$(column((d) => d.externalId), 'varchar[]')}, ${$(column((d) => d.channel), 'varchar[]')},
                       ${$(column((d) => d.type), 'varchar[]')}, ${$(column((d) => d.name), 'varchar[]')},
                       ${$(column((d) => d.occurredAt), 'timestamptz[]')}, ${$(column((d) => d.amount), 'numeric[]')},
                       ${$(column((d) => d.currency), 'char(3)[]')}, ${$(column((d) => d.npsScore), 'smallint[]')},
                       ${$(column((d) => JSON.stringify(d.properties)), 'jsonb[]')},
-                      ${$(column((d) => JSON.stringify(d.identifiers.map(({ type, value, raw }) => ({ type, value, raw })))), 'jsonb[]')})
-            AS u(id, customer_id, external_id, channel, type, name, occurred_at, amount, currency, nps_score, properties, identifiers))`);
+                      ${$(column((d) => JSON.stringify(d.identifiers.map(({ type, value, raw }) => ({ type, value, raw })))), 'jsonb[]')},
+                      ${$(stored.map((s) => journeys.get(s.customerId)?.journeyOfPending.get(s.request.interactionId!) ?? null), 'uuid[]')})
+            AS u(id, customer_id, external_id, channel, type, name, occurred_at, amount, currency, nps_score, properties, identifiers, journey_id))`);
     }
 
     const existing = [...plan.touched.entries()].filter(([, t]) => !t.isNew);
@@ -404,6 +414,7 @@ export class IngestService {
     }
 
     parts.push(...this.lifecycle.transitionSql([...lifecycle.values()], $, at));
+    parts.push(...this.journeys.sql([...journeys.values()], $));
     if (parts.length) await tx.query(`WITH ${parts.join(',\n')}\nSELECT 1`, params);
   }
 
@@ -448,6 +459,8 @@ export class IngestService {
         [from, to],
       );
       for (const row of moved) movedInteractions.set(row.merged, row.n);
+      // The survivor's journeys are derived again from the union; the merged ones' go.
+      await tx.query(`DELETE FROM journey WHERE customer_id = ANY($1::uuid[])`, [from]);
       await tx.query(
         `UPDATE customer c SET merged_into_id = m.survivor, updated_at = $3
            FROM unnest($1::uuid[], $2::uuid[]) AS m(merged, survivor)

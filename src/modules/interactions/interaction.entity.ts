@@ -26,6 +26,7 @@ export class CarriedIdentifier {
 @Entity('interaction')
 @Index('interaction_customer_time_idx', ['customer', 'occurredAt', 'id'])
 @Index('interaction_external_id_key', ['apiKey', 'externalId'], { unique: true, where: 'external_id IS NOT NULL' })
+@Index('interaction_journey_idx', ['journeyId'], { where: 'journey_id IS NOT NULL' })
 @ObjectType()
 export class Interaction {
   @Field(() => ID)
@@ -85,6 +86,10 @@ export class Interaction {
   @Field(() => JSONScalar, { description: 'Free-form JSON object sent with the interaction.' })
   @Column({ type: 'jsonb', default: () => "'{}'" })
   properties!: Record<string, unknown>;
+
+  @Field(() => ID, { nullable: true, description: 'The purchase journey it belongs to, if any.' })
+  @Column({ name: 'journey_id', type: 'uuid', nullable: true })
+  journeyId!: string | null;
 
   @Field(() => [CarriedIdentifier], { description: 'Identifiers this interaction carried, as normalised.' })
   @Column({ type: 'jsonb', default: () => "'[]'" })

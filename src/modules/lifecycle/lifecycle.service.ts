@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { cursorTime, decodeCursor, encodeCursor, toConnection, type ConnectionShape } from '../../graphql/connection';
 import { withConnection, type Queryable } from '../../db/tx';
 import { toTransition } from '../customers/customer.service';
+import type { JourneyOutcome, JourneyService } from '../journeys/journey.service';
 import type { LifecycleTransition } from './lifecycle-transition.entity';
 import { uuidv7 } from '../../db/uuid';
 import { LifecycleStage } from './lifecycle-stage.enum';
@@ -75,6 +76,7 @@ export class LifecycleService {
     private readonly dataSource: DataSource,
     private readonly thresholds: LifecycleThresholds,
     private readonly sweepBatchSize = 500,
+    private readonly journeys?: JourneyService,
   ) {}
 
   /** The lifecycle-relevant history of customers, in one statement. */
@@ -261,15 +263,24 @@ export class LifecycleService {
             await tx.query('COMMIT');
             return 0;
           }
-          const inputs = await this.load(tx, due.map((d) => d.id));
+          const ids = due.map((d) => d.id);
+          const inputs = await this.load(tx, ids);
+          const journeyInputs = this.journeys ? await this.journeys.load(tx, ids) : new Map();
           const outcomes = [...inputs.values()].map((input) => this.compute(input, asOf.getTime()));
+          const journeyOutcomes: JourneyOutcome[] = [];
+          for (const o of outcomes) {
+            const j = this.journeys?.compute(o.customerId, journeyInputs.get(o.customerId)!, [], asOf.getTime());
+            if (!j) continue;
+            journeyOutcomes.push(j);
+            o.nextEvaluationAt = earliest(o.nextEvaluationAt, j.nextAbandonAt);
+          }
           for (const o of outcomes) {
             if (o.stage !== o.previousStage) {
               moved++;
               movedByStage.set(o.stage, (movedByStage.get(o.stage) ?? 0) + 1);
             }
           }
-          await this.write(tx, outcomes);
+          await this.write(tx, outcomes, journeyOutcomes);
           await tx.query('COMMIT');
           return due.length;
         } catch (err) {
@@ -330,7 +341,7 @@ export class LifecycleService {
   }
 
   /** Writes outcomes of existing customers (the sweep's path). */
-  private async write(db: Queryable, outcomes: LifecycleOutcome[]): Promise<void> {
+  private async write(db: Queryable, outcomes: LifecycleOutcome[], journeyOutcomes: JourneyOutcome[]): Promise<void> {
     const params: unknown[] = [];
     const param = (value: unknown, cast: string) => {
       params.push(value);
@@ -343,6 +354,7 @@ export class LifecycleService {
             AS u(id, ${LIFECYCLE_COLUMNS.join(', ')})
          WHERE c.id = u.id)`,
       ...this.transitionSql(outcomes, param, 'now()'),
+      ...(this.journeys?.sql(journeyOutcomes, param) ?? []),
     ];
     await db.query(`WITH ${parts.join(',\n')}\nSELECT 1`, params);
   }
@@ -362,6 +374,12 @@ export const LIFECYCLE_COLUMNS = [
   'last_interaction_at',
   'last_nps_score',
 ] as const;
+
+/** The earlier of a Date and a time in ms, either possibly absent. */
+export function earliest(a: Date | null, b: number | null): Date | null {
+  if (b === null) return a;
+  return a === null || b < a.getTime() ? new Date(b) : a;
+}
 
 function sameTransition(stored: StoredTransition, computed: ComputedTransition): boolean {
   return (

@@ -1,0 +1,88 @@
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
+
+import { UUID } from '../../db/uuid';
+import { checkFirst, Connection, type ConnectionShape } from '../../graphql/connection';
+import type { Context } from '../../graphql/context';
+import { BadUserInputError, NotFoundError } from '../../graphql/errors';
+import { Scope } from '../access/scope.enum';
+import { Customer } from '../customers/customer.entity';
+import { Interaction } from '../interactions/interaction.entity';
+import { JourneyStatus, JourneyStep, stepOf } from './journey-step.enum';
+import { Journey } from './journey.entity';
+
+const MAX_PAGE = 100;
+
+@ObjectType()
+export class JourneyConnection extends Connection(Journey, 'Journey') {}
+
+@ArgsType()
+class JourneyPageArgs {
+  @Field(() => Int, { defaultValue: 20, description: `At most ${MAX_PAGE}.` })
+  first!: number;
+
+  @Field(() => String, { nullable: true })
+  after?: string | null;
+
+  @Field(() => JourneyStatus, { nullable: true })
+  status?: JourneyStatus | null;
+}
+
+@Resolver(() => Journey)
+export class JourneyResolver {
+  @Authorized(Scope.READ)
+  @Query(() => Journey, { nullable: true, description: 'A purchase journey by id (the id of its first interaction). NOT_FOUND when unknown.' })
+  async journey(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Journey> {
+    if (!UUID.test(id)) throw new BadUserInputError([{ field: 'id', message: `"${id}" is not a journey id` }]);
+    const journey = await ctx.customers.journeyById(id);
+    if (!journey) throw new NotFoundError(`No journey has the id ${id}.`);
+    return journey;
+  }
+
+  @Authorized(Scope.READ)
+  @Query(() => JourneyConnection, {
+    description: 'Journeys abandoned since `since` after reaching at least `minStep` (EVALUATION: carts left), newest first — who to remind.',
+  })
+  abandonedJourneys(
+    @Arg('since', () => Date) since: Date,
+    @Arg('minStep', () => JourneyStep, { defaultValue: JourneyStep.EVALUATION }) minStep: JourneyStep,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<ConnectionShape<Journey>> {
+    checkFirst(first, MAX_PAGE, 'first');
+    return ctx.customers.abandonedJourneys(since, minStep, first, after);
+  }
+
+  @FieldResolver(() => [Interaction], { description: 'Its interactions in order, follow-ups after the purchase included.' })
+  interactions(@Root() journey: Journey, @Ctx() ctx: Context): Promise<Interaction[]> {
+    return ctx.loaders.journeyInteractions.load(journey.id);
+  }
+
+  @FieldResolver(() => Customer)
+  customer(@Root() journey: Journey, @Ctx() ctx: Context): Promise<Customer | null> {
+    return ctx.loaders.customer.load(journey.customerId);
+  }
+
+  @FieldResolver(() => Int, { description: 'Seconds from the first touch to the end (or to the last touch while open).' })
+  durationSeconds(@Root() journey: Journey): number {
+    return Math.round(((journey.endedAt ?? journey.lastTouchAt).getTime() - journey.startedAt.getTime()) / 1000);
+  }
+}
+
+@Resolver(() => Interaction)
+export class InteractionStepResolver {
+  @FieldResolver(() => JourneyStep, { nullable: true, description: 'Journey step of its type; null for follow-ups and others.' })
+  step(@Root() interaction: Interaction): JourneyStep | null {
+    const step = stepOf(interaction.type);
+    return step === 'AFTER_PURCHASE' ? null : step;
+  }
+}
+
+@Resolver(() => Customer)
+export class CustomerJourneysResolver {
+  @FieldResolver(() => JourneyConnection, { description: 'Purchase journeys, newest first.' })
+  journeys(@Root() customer: Customer, @Args(() => JourneyPageArgs) args: JourneyPageArgs, @Ctx() ctx: Context): Promise<ConnectionShape<Journey>> {
+    checkFirst(args.first, MAX_PAGE, 'first');
+    return ctx.loaders.journeys(args).load(customer.id);
+  }
+}

@@ -1,0 +1,118 @@
+import type { Queryable } from '../../db/tx';
+import { deriveJourneys, type DerivedJourney, type JourneyTouch } from './derive';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** A customer's interactions and stored journeys, as loaded. */
+export interface JourneyInput {
+  touches: Array<JourneyTouch & { journeyId: string | null }>;
+  /** Stored journey id → signature. */
+  stored: Map<string, string>;
+}
+
+/** What to write for one customer. */
+export interface JourneyOutcome {
+  customerId: string;
+  upsert: DerivedJourney[];
+  deleteIds: string[];
+  /** Existing interactions whose journey changed. */
+  reassign: Array<{ interactionId: string; journeyId: string | null }>;
+  /** Journey of each interaction not stored yet. */
+  journeyOfPending: Map<string, string>;
+  nextAbandonAt: number | null;
+}
+
+/**
+ * Keeps each customer's purchase journeys equal to what its interactions say (BRIEF §4): derived
+ * again from all its interactions whenever they change, so that arrival order never matters, and
+ * written as a diff (journeys keep the id of their first interaction).
+ */
+export class JourneyService {
+  private readonly abandonAfterMs: number;
+
+  constructor(abandonAfterDays: number) {
+    this.abandonAfterMs = abandonAfterDays * DAY_MS;
+  }
+
+  async load(db: Queryable, customerIds: readonly string[]): Promise<Map<string, JourneyInput>> {
+    const result = new Map<string, JourneyInput>();
+    if (customerIds.length === 0) return result;
+    const rows: Array<{ id: string; touches: any[] | null; stored: Array<[string, string]> | null }> = await db.query(
+      `SELECT c.id,
+              (SELECT json_agg(json_build_array(i.id, i.type, i.channel, (extract(epoch FROM i.occurred_at) * 1000)::bigint, i.amount::text, i.journey_id)
+                               ORDER BY i.occurred_at, i.id)
+                 FROM interaction i WHERE i.customer_id = c.id) AS touches,
+              (SELECT json_agg(json_build_array(j.id, j.signature)) FROM journey j WHERE j.customer_id = c.id) AS stored
+         FROM customer c WHERE c.id = ANY($1::uuid[])`,
+      [customerIds],
+    );
+    for (const row of rows) {
+      result.set(row.id, {
+        touches: (row.touches ?? []).map(([interactionId, type, channel, at, amount, journeyId]) => ({ interactionId, type, channel, at: Number(at), amount, journeyId })),
+        stored: new Map(row.stored ?? []),
+      });
+    }
+    return result;
+  }
+
+  static empty(): JourneyInput {
+    return { touches: [], stored: new Map() };
+  }
+
+  /** Journeys as of `until`, with `pending` interactions (not stored yet) added. */
+  compute(customerId: string, input: JourneyInput, pending: readonly JourneyTouch[], until: number): JourneyOutcome {
+    const touches: Array<JourneyTouch & { journeyId?: string | null }> = [...input.touches, ...pending];
+    touches.sort((a, b) => a.at - b.at || (a.interactionId < b.interactionId ? -1 : 1));
+    const { journeys, journeyOf, nextAbandonAt } = deriveJourneys(touches, this.abandonAfterMs, until);
+    const computedIds = new Set(journeys.map((j) => j.id));
+    const pendingIds = new Set(pending.map((p) => p.interactionId));
+    return {
+      customerId,
+      upsert: journeys.filter((j) => input.stored.get(j.id) !== j.signature),
+      deleteIds: [...input.stored.keys()].filter((id) => !computedIds.has(id)),
+      reassign: input.touches
+        .filter((t) => (journeyOf.get(t.interactionId) ?? null) !== t.journeyId)
+        .map((t) => ({ interactionId: t.interactionId, journeyId: journeyOf.get(t.interactionId) ?? null })),
+      journeyOfPending: new Map([...journeyOf].filter(([id]) => pendingIds.has(id))),
+      nextAbandonAt,
+    };
+  }
+
+  /** Data-modifying CTEs writing the outcomes (upserts, deletions, interactions moved between journeys). */
+  sql(outcomes: JourneyOutcome[], param: (value: unknown, cast: string) => string): string[] {
+    const parts: string[] = [];
+    const upserts = outcomes.flatMap((o) => o.upsert.map((j) => ({ customerId: o.customerId, j })));
+    if (upserts.length) {
+      const col = <T>(pick: (u: (typeof upserts)[number]) => T, cast: string) => param(upserts.map(pick), cast);
+      parts.push(`journey_upsert AS (
+        INSERT INTO journey (id, customer_id, status, started_at, ended_at, last_touch_at, furthest_step, steps, channels,
+                             first_channel, last_channel, touchpoints, purchase_interaction_id, amount, signature)
+        SELECT u.id, u.customer_id, u.status, u.started_at, u.ended_at, u.last_touch_at, u.furthest_step,
+               ARRAY(SELECT jsonb_array_elements_text(u.steps))::varchar[], ARRAY(SELECT jsonb_array_elements_text(u.channels))::varchar[],
+               u.first_channel, u.last_channel, u.touchpoints, u.purchase_interaction_id, u.amount, u.signature
+          FROM unnest(${col((u) => u.j.id, 'uuid[]')}, ${col((u) => u.customerId, 'uuid[]')}, ${col((u) => u.j.status, 'varchar[]')},
+                      ${col((u) => new Date(u.j.startedAt), 'timestamptz[]')}, ${col((u) => (u.j.endedAt === null ? null : new Date(u.j.endedAt)), 'timestamptz[]')},
+                      ${col((u) => new Date(u.j.lastTouchAt), 'timestamptz[]')}, ${col((u) => u.j.furthestStep, 'varchar[]')},
+                      ${col((u) => JSON.stringify(u.j.steps), 'jsonb[]')}, ${col((u) => JSON.stringify(u.j.channels), 'jsonb[]')},
+                      ${col((u) => u.j.firstChannel, 'varchar[]')}, ${col((u) => u.j.lastChannel, 'varchar[]')}, ${col((u) => u.j.touchpoints, 'int[]')},
+                      ${col((u) => u.j.purchaseInteractionId, 'uuid[]')}, ${col((u) => u.j.amount, 'numeric[]')}, ${col((u) => u.j.signature, 'char(40)[]')})
+            AS u(id, customer_id, status, started_at, ended_at, last_touch_at, furthest_step, steps, channels,
+                 first_channel, last_channel, touchpoints, purchase_interaction_id, amount, signature)
+        ON CONFLICT (id) DO UPDATE SET
+          customer_id = EXCLUDED.customer_id, status = EXCLUDED.status, started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at,
+          last_touch_at = EXCLUDED.last_touch_at, furthest_step = EXCLUDED.furthest_step, steps = EXCLUDED.steps, channels = EXCLUDED.channels,
+          first_channel = EXCLUDED.first_channel, last_channel = EXCLUDED.last_channel, touchpoints = EXCLUDED.touchpoints,
+          purchase_interaction_id = EXCLUDED.purchase_interaction_id, amount = EXCLUDED.amount, signature = EXCLUDED.signature)`);
+    }
+    const deletes = outcomes.flatMap((o) => o.deleteIds);
+    if (deletes.length) parts.push(`journey_delete AS (DELETE FROM journey WHERE id = ANY(${param(deletes, 'uuid[]')}))`);
+    const moves = outcomes.flatMap((o) => o.reassign);
+    if (moves.length) {
+      parts.push(`journey_reassign AS (
+        UPDATE interaction i SET journey_id = u.journey_id
+          FROM unnest(${param(moves.map((m) => m.interactionId), 'uuid[]')}, ${param(moves.map((m) => m.journeyId), 'uuid[]')}) AS u(id, journey_id)
+         WHERE i.id = u.id)`);
+    }
+    return parts;
+  }
+}
