@@ -18,6 +18,7 @@ export const MAX_QUERY_DEPTH = 10;
 import { ApiKeyService } from './modules/access/api-key.service';
 import { CustomerService } from './modules/customers/customer.service';
 import { IngestService } from './modules/interactions/ingest.service';
+import { JourneyAnalyticsService } from './modules/journeys/journey-analytics.service';
 import { JourneyService } from './modules/journeys/journey.service';
 import { LifecycleService } from './modules/lifecycle/lifecycle.service';
 
@@ -38,6 +39,7 @@ export function createServices(dataSource: DataSource, config: Config): Services
     customers: new CustomerService(dataSource),
     ingest: new IngestService(dataSource, config, lifecycle, journeys),
     lifecycle,
+    analytics: new JourneyAnalyticsService(dataSource),
   };
 }
 

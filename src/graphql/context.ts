@@ -3,6 +3,7 @@ import type { ApiKeyService, Principal } from '../modules/access/api-key.service
 import type { CustomerService } from '../modules/customers/customer.service';
 import type { IngestService } from '../modules/interactions/ingest.service';
 import type { LifecycleService } from '../modules/lifecycle/lifecycle.service';
+import type { JourneyAnalyticsService } from '../modules/journeys/journey-analytics.service';
 import { UnauthenticatedError } from './errors';
 import { createLoaders, type Loaders } from './loaders';
 
@@ -13,6 +14,7 @@ export interface Services {
   customers: CustomerService;
   ingest: IngestService;
   lifecycle: LifecycleService;
+  analytics: JourneyAnalyticsService;
 }
 
 /** What every resolver gets: the caller, the services, and this request's loaders. */

@@ -82,6 +82,10 @@ describe('the Online Retail import', () => {
     expect(mismatches.slice(0, 5).map(([id, e]) => ({ id, expected: e, actual: actual.get(id) }))).toEqual([]);
     expect(report.distribution!.total).toBe(expected.size);
 
+    // Purchases only: every purchase is one converted journey (refunds follow the purchase they refund).
+    const journeys = await t.sql(`SELECT status, count(*)::int AS n FROM journey GROUP BY status`);
+    expect(journeys).toEqual([{ status: 'CONVERTED', n: report.purchases }]);
+
     // Re-running creates nothing new.
     const again = await runImport({ url: t.url, key: t.keys.admin, until: new Date(UNTIL), write: () => {}, tty: false });
     expect(again).toMatchObject({ created: 0, duplicates: report.created, rejected: 0 });

@@ -7,10 +7,16 @@ import { BadUserInputError, NotFoundError } from '../../graphql/errors';
 import { Scope } from '../access/scope.enum';
 import { Customer } from '../customers/customer.entity';
 import { Interaction } from '../interactions/interaction.entity';
+import { AttributionModel, ChannelAttribution, ChannelCountGroup, JourneyFunnel } from './analytics.types';
 import { JourneyStatus, JourneyStep, stepOf } from './journey-step.enum';
+import { Channel } from '../interactions/channel.enum';
 import { Journey } from './journey.entity';
 
 const MAX_PAGE = 100;
+
+function checkPeriod(from: Date, to: Date): void {
+  if (from.getTime() > to.getTime()) throw new BadUserInputError([{ field: 'to', message: 'must not be before `from`' }]);
+}
 
 @ObjectType()
 export class JourneyConnection extends Connection(Journey, 'Journey') {}
@@ -51,6 +57,38 @@ export class JourneyResolver {
   ): Promise<ConnectionShape<Journey>> {
     checkFirst(first, MAX_PAGE, 'first');
     return ctx.customers.abandonedJourneys(since, minStep, first, after);
+  }
+
+  @Authorized(Scope.READ)
+  @Query(() => JourneyFunnel, { description: 'Journeys started in [from, to) (that used `channel`, if given): how many reached each step, step-to-step and overall conversion.' })
+  journeyFunnel(
+    @Arg('from', () => Date) from: Date,
+    @Arg('to', () => Date) to: Date,
+    @Arg('channel', () => Channel, { nullable: true }) channel: Channel | null,
+    @Ctx() ctx: Context,
+  ): Promise<JourneyFunnel> {
+    checkPeriod(from, to);
+    return ctx.analytics.funnel(from, to, channel);
+  }
+
+  @Authorized(Scope.READ)
+  @Query(() => [ChannelAttribution], { description: 'Conversions (journeys converted in [from, to)) and their revenue per channel, by the first or the last touch.' })
+  channelAttribution(
+    @Arg('from', () => Date) from: Date,
+    @Arg('to', () => Date) to: Date,
+    @Arg('model', () => AttributionModel) model: AttributionModel,
+    @Ctx() ctx: Context,
+  ): Promise<ChannelAttribution[]> {
+    checkPeriod(from, to);
+    return ctx.analytics.attribution(from, to, model);
+  }
+
+  @Authorized(Scope.READ)
+  @Query(() => [ChannelCountGroup], {
+    description: 'Live customers grouped by the number of channels they had used by `asOf` (default now: as stored), with the share in each lifecycle stage.',
+  })
+  multichannelImpact(@Arg('asOf', () => Date, { nullable: true }) asOf: Date | null, @Ctx() ctx: Context): Promise<ChannelCountGroup[]> {
+    return ctx.analytics.multichannel(asOf);
   }
 
   @FieldResolver(() => [Interaction], { description: 'Its interactions in order, follow-ups after the purchase included.' })
