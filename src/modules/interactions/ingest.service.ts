@@ -14,6 +14,7 @@ import {
   type Warning,
 } from '../identity/resolution-plan';
 import type { NormalizedIdentifier } from '../identity/validate-identifiers';
+import { emptyHistory, loadHistories } from '../customers/customer-history';
 import { JourneyService, type JourneyOutcome } from '../journeys/journey.service';
 import { earliest, LIFECYCLE_COLUMNS, LifecycleService, type LifecycleOutcome } from '../lifecycle/lifecycle.service';
 import type { InteractionData } from './validate-interaction';
@@ -297,8 +298,7 @@ export class IngestService {
     plan: ResolutionPlan,
   ): Promise<{ lifecycle: Map<string, LifecycleOutcome>; journeys: Map<string, JourneyOutcome> }> {
     const existing = [...plan.touched.entries()].filter(([, t]) => !t.isNew).map(([id]) => id);
-    const loaded = await this.lifecycle.load(tx, existing);
-    const loadedJourneys = await this.journeys.load(tx, existing);
+    const histories = await loadHistories(tx, existing);
     const pending = new Map<string, Array<{ interactionId: string; type: string; channel: string; at: number; amount: string | null; npsScore: number | null }>>();
     requests.forEach((request, index) => {
       if (!request?.interactionId) return;
@@ -312,8 +312,9 @@ export class IngestService {
     const journeys = new Map<string, JourneyOutcome>();
     for (const id of plan.touched.keys()) {
       const mine = pending.get(id) ?? [];
-      const outcome = this.lifecycle.compute(LifecycleService.withPending(loaded.get(id) ?? LifecycleService.empty(id), mine));
-      const journey = this.journeys.compute(id, loadedJourneys.get(id) ?? JourneyService.empty(), mine, outcome.evaluatedAt?.getTime() ?? -Infinity);
+      const history = histories.get(id) ?? emptyHistory(id);
+      const outcome = this.lifecycle.compute(LifecycleService.withPending(LifecycleService.inputFrom(history), mine));
+      const journey = this.journeys.compute(id, JourneyService.inputFrom(history), mine, outcome.evaluatedAt?.getTime() ?? -Infinity);
       outcome.nextEvaluationAt = earliest(outcome.nextEvaluationAt, journey.nextAbandonAt);
       lifecycle.set(id, outcome);
       journeys.set(id, journey);

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../db/tx';
+import type { CustomerHistory } from '../customers/customer-history';
 import { deriveJourneys, type DerivedJourney, type JourneyTouch } from './derive';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -34,29 +34,9 @@ export class JourneyService {
     this.abandonAfterMs = abandonAfterDays * DAY_MS;
   }
 
-  async load(db: Queryable, customerIds: readonly string[]): Promise<Map<string, JourneyInput>> {
-    const result = new Map<string, JourneyInput>();
-    if (customerIds.length === 0) return result;
-    const rows: Array<{ id: string; touches: any[] | null; stored: Array<[string, string]> | null }> = await db.query(
-      `SELECT c.id,
-              (SELECT json_agg(json_build_array(i.id, i.type, i.channel, (extract(epoch FROM i.occurred_at) * 1000)::bigint, i.amount::text, i.journey_id)
-                               ORDER BY i.occurred_at, i.id)
-                 FROM interaction i WHERE i.customer_id = c.id) AS touches,
-              (SELECT json_agg(json_build_array(j.id, j.signature)) FROM journey j WHERE j.customer_id = c.id) AS stored
-         FROM customer c WHERE c.id = ANY($1::uuid[])`,
-      [customerIds],
-    );
-    for (const row of rows) {
-      result.set(row.id, {
-        touches: (row.touches ?? []).map(([interactionId, type, channel, at, amount, journeyId]) => ({ interactionId, type, channel, at: Number(at), amount, journeyId })),
-        stored: new Map(row.stored ?? []),
-      });
-    }
-    return result;
-  }
-
-  static empty(): JourneyInput {
-    return { touches: [], stored: new Map() };
+  /** The journeys' view of a customer's history. */
+  static inputFrom(history: CustomerHistory): JourneyInput {
+    return { touches: history.touches, stored: history.journeys };
   }
 
   /** Journeys as of `until`, with `pending` interactions (not stored yet) added. */

@@ -2,8 +2,9 @@ import type { DataSource } from 'typeorm';
 
 import { cursorTime, decodeCursor, encodeCursor, toConnection, type ConnectionShape } from '../../graphql/connection';
 import { withConnection, type Queryable } from '../../db/tx';
+import { loadHistories, type CustomerHistory, type StoredTransition } from '../customers/customer-history';
 import { toTransition } from '../customers/customer.service';
-import type { JourneyOutcome, JourneyService } from '../journeys/journey.service';
+import { JourneyService, type JourneyOutcome } from '../journeys/journey.service';
 import type { LifecycleTransition } from './lifecycle-transition.entity';
 import { uuidv7 } from '../../db/uuid';
 import { LifecycleStage } from './lifecycle-stage.enum';
@@ -19,14 +20,6 @@ export interface LifecycleInput {
   stored: StoredTransition[];
 }
 
-interface StoredTransition {
-  id: string;
-  from: string | null;
-  to: string;
-  at: number;
-  rule: number;
-  cause: string | null;
-}
 
 /** Everything written back for one customer: its row's derived columns and the transition diff. */
 export interface LifecycleOutcome {
@@ -79,37 +72,23 @@ export class LifecycleService {
     private readonly journeys?: JourneyService,
   ) {}
 
-  /** The lifecycle-relevant history of customers, in one statement. */
-  async load(db: Queryable, customerIds: readonly string[]): Promise<Map<string, LifecycleInput>> {
-    const result = new Map<string, LifecycleInput>();
-    if (customerIds.length === 0) return result;
-    const rows: Array<{ id: string; evaluated_at: Date | null; events: any[] | null; first: [string, number] | null; last_at: number | null; stored: any[] | null }> =
-      await db.query(
-        `SELECT c.id, c.evaluated_at,
-                (SELECT json_agg(json_build_array(i.id, i.type, (extract(epoch FROM i.occurred_at) * 1000)::bigint, i.amount::text, i.nps_score)
-                                 ORDER BY i.occurred_at, i.id)
-                   FROM interaction i
-                  WHERE i.customer_id = c.id AND i.type IN ('PURCHASE', 'REFUND', 'ACCOUNT_CLOSED', 'REFERRAL', 'SURVEY_RESPONSE')) AS events,
-                (SELECT json_build_array(i.id, (extract(epoch FROM i.occurred_at) * 1000)::bigint)
-                   FROM interaction i WHERE i.customer_id = c.id ORDER BY i.occurred_at, i.id LIMIT 1) AS first,
-                (SELECT (extract(epoch FROM max(i.occurred_at)) * 1000)::bigint FROM interaction i WHERE i.customer_id = c.id) AS last_at,
-                (SELECT json_agg(json_build_array(t.id, t.from_stage, t.to_stage, (extract(epoch FROM t.at) * 1000)::bigint, t.rule_number, t.cause_interaction_id)
-                                 ORDER BY t.at, t.id)
-                   FROM lifecycle_transition t WHERE t.customer_id = c.id) AS stored
-           FROM customer c WHERE c.id = ANY($1::uuid[])`,
-        [customerIds],
-      );
-    for (const row of rows) {
-      result.set(row.id, {
-        customerId: row.id,
-        evaluatedAt: row.evaluated_at ? row.evaluated_at.getTime() : null,
-        events: (row.events ?? []).map(([interactionId, type, at, amount, npsScore]) => ({ interactionId, type, at: Number(at), amount, npsScore })),
-        first: row.first ? { interactionId: row.first[0], at: Number(row.first[1]) } : null,
-        lastInteractionAt: row.last_at === null ? null : Number(row.last_at),
-        stored: (row.stored ?? []).map(([id, from, to, at, rule, cause]) => ({ id, from, to, at: Number(at), rule, cause })),
-      });
+  /** The lifecycle's view of a customer's history. */
+  static inputFrom(history: CustomerHistory): LifecycleInput {
+    const events: LifecycleEvent[] = [];
+    let last: number | null = null;
+    for (const t of history.touches) {
+      if (LIFECYCLE_TYPES.has(t.type)) events.push({ interactionId: t.interactionId, type: t.type as LifecycleEvent['type'], at: t.at, amount: t.amount, npsScore: t.npsScore });
+      if (last === null || t.at > last) last = t.at;
     }
-    return result;
+    const first = history.touches[0];
+    return {
+      customerId: history.customerId,
+      evaluatedAt: history.evaluatedAt,
+      events,
+      first: first ? { at: first.at, interactionId: first.interactionId } : null,
+      lastInteractionAt: last,
+      stored: history.transitions,
+    };
   }
 
   /**
@@ -264,12 +243,11 @@ export class LifecycleService {
             return 0;
           }
           const ids = due.map((d) => d.id);
-          const inputs = await this.load(tx, ids);
-          const journeyInputs = this.journeys ? await this.journeys.load(tx, ids) : new Map();
-          const outcomes = [...inputs.values()].map((input) => this.compute(input, asOf.getTime()));
+          const histories = await loadHistories(tx, ids);
+          const outcomes = [...histories.values()].map((h) => this.compute(LifecycleService.inputFrom(h), asOf.getTime()));
           const journeyOutcomes: JourneyOutcome[] = [];
           for (const o of outcomes) {
-            const j = this.journeys?.compute(o.customerId, journeyInputs.get(o.customerId)!, [], asOf.getTime());
+            const j = this.journeys?.compute(o.customerId, JourneyService.inputFrom(histories.get(o.customerId)!), [], asOf.getTime());
             if (!j) continue;
             journeyOutcomes.push(j);
             o.nextEvaluationAt = earliest(o.nextEvaluationAt, j.nextAbandonAt);
