@@ -29,6 +29,14 @@ export interface Config {
   sweepBatchSize: number;
   /** Days without interaction after which an open purchase journey is abandoned. */
   journeyAbandonAfterDays: number;
+  /** Bytes that may wait for one websocket client before it is closed with 4413 (slow consumer). */
+  liveMaxBufferBytes: number;
+  /** Longest wait between two reads of the event log when no notification arrives. */
+  livePollMs: number;
+  /** Seconds between two checks that the keys of open websocket connections are not revoked. */
+  liveKeyCheckSeconds: number;
+  /** Days the event log keeps events (how far back `after` cursors can resume). */
+  eventRetentionDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -138,5 +146,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepIntervalSeconds: int(env, 'LIFECYCLE_SWEEP_SECONDS', 60, 0, 86400),
     sweepBatchSize: int(env, 'LIFECYCLE_SWEEP_BATCH', 500, 1, 10000),
     journeyAbandonAfterDays: int(env, 'JOURNEY_ABANDON_AFTER_DAYS', 30, 1, 365),
+    liveMaxBufferBytes: int(env, 'LIVE_MAX_BUFFER_BYTES', 1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
+    livePollMs: int(env, 'LIVE_POLL_MS', 1000, 50, 60_000),
+    liveKeyCheckSeconds: int(env, 'LIVE_KEY_CHECK_SECONDS', 2, 1, 3600),
+    eventRetentionDays: int(env, 'EVENT_RETENTION_DAYS', 7, 1, 3650),
   };
 }

@@ -6,11 +6,13 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { DataSource } from 'typeorm';
+import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 
 import type { Config } from './config';
 import { buildSchema } from './graphql/build-schema';
 import { createContext, type Context, type Services } from './graphql/context';
 import { formatError } from './graphql/errors';
+import { LiveServer } from './graphql/live-server';
 import { depthLimit } from './graphql/plugins/depth-limit';
 
 /** Deep enough for a page of customers with their interactions and each one's customer. */
@@ -21,23 +23,29 @@ import { IngestService } from './modules/interactions/ingest.service';
 import { JourneyAnalyticsService } from './modules/journeys/journey-analytics.service';
 import { JourneyService } from './modules/journeys/journey.service';
 import { LifecycleService } from './modules/lifecycle/lifecycle.service';
+import type { CommitSignal } from './modules/live/event';
+import { EventRelay } from './modules/live/event-relay';
 
 export interface RunningServer {
   url: string;
   port: number;
   services: Services;
+  /** Follows the event log (one per instance). */
+  relay: EventRelay;
+  /** graphql-ws on /graphql. */
+  live: LiveServer;
   /** Stops accepting, drains in-flight requests, then resolves. Does not close the DataSource. */
   stop(): Promise<void>;
 }
 
-export function createServices(dataSource: DataSource, config: Config): Services {
+export function createServices(dataSource: DataSource, config: Config, signal?: CommitSignal): Services {
   const journeys = new JourneyService(config.journeyAbandonAfterDays);
-  const lifecycle = new LifecycleService(dataSource, config.lifecycle, config.sweepBatchSize, journeys);
+  const lifecycle = new LifecycleService(dataSource, config.lifecycle, config.sweepBatchSize, journeys, signal);
   return {
     config,
     apiKeys: new ApiKeyService(dataSource, config.apiKeyCacheSeconds),
     customers: new CustomerService(dataSource),
-    ingest: new IngestService(dataSource, config, lifecycle, journeys),
+    ingest: new IngestService(dataSource, config, lifecycle, journeys, signal),
     lifecycle,
     analytics: new JourneyAnalyticsService(dataSource),
   };
@@ -52,11 +60,20 @@ async function migrationsApplied(dataSource: DataSource): Promise<boolean> {
  * reachable, migrations applied). `port` 0 picks a free port (tests).
  */
 export async function startServer(dataSource: DataSource, config: Config, port = config.port, host = config.host): Promise<RunningServer> {
-  const services = createServices(dataSource, config);
+  const log = (line: string) => config.logLevel !== 'silent' && console.log(line);
+  const relay = new EventRelay(dataSource, (dataSource.options as PostgresConnectionOptions).url!, { pollMs: config.livePollMs, batchSize: 500, log });
+  const services = createServices(dataSource, config, relay);
+  await relay.start();
   const app = express();
   const httpServer = http.createServer(app);
+  const schema = buildSchema();
+  const live = new LiveServer(httpServer, schema, services, relay, {
+    maxBufferBytes: config.liveMaxBufferBytes,
+    keyCheckSeconds: config.liveKeyCheckSeconds,
+    maxDepth: MAX_QUERY_DEPTH,
+  });
   const apollo = new ApolloServer<Context>({
-    schema: buildSchema(),
+    schema,
     formatError,
     validationRules: [depthLimit(MAX_QUERY_DEPTH)],
     includeStacktraceInErrorResponses: false,
@@ -96,13 +113,22 @@ export async function startServer(dataSource: DataSource, config: Config, port =
   const actualPort = (httpServer.address() as AddressInfo).port;
 
   // Time-driven lifecycle changes (AT_RISK, CHURNED…) need no interaction: sweep the due customers.
+  // The same timer prunes the event log now and then.
   let sweeping: Promise<unknown> | null = null;
+  let prunedAt = 0;
+  const housekeeping = async () => {
+    const r = await services.lifecycle.sweep(new Date());
+    if (r.moved) log(`[lifecycle] sweep: ${r.examined} due, ${r.moved} moved`);
+    if (Date.now() - prunedAt > 10 * 60_000) {
+      prunedAt = Date.now();
+      const pruned = await relay.prune(new Date(Date.now() - config.eventRetentionDays * 86_400_000));
+      if (pruned) log(`[live] pruned ${pruned} events older than ${config.eventRetentionDays} days`);
+    }
+  };
   const sweepTimer =
     config.sweepIntervalSeconds > 0
       ? setInterval(() => {
-          sweeping ??= services.lifecycle
-            .sweep(new Date())
-            .then((r) => r.moved && config.logLevel !== 'silent' && console.log(`[lifecycle] sweep: ${r.examined} due, ${r.moved} moved`))
+          sweeping ??= housekeeping()
             .catch((err) => console.error('[lifecycle] sweep failed:', err))
             .finally(() => (sweeping = null));
         }, config.sweepIntervalSeconds * 1000)
@@ -114,10 +140,14 @@ export async function startServer(dataSource: DataSource, config: Config, port =
     url: `http://${shownHost}:${actualPort}/graphql`,
     port: actualPort,
     services,
+    relay,
+    live,
     async stop() {
       clearInterval(sweepTimer);
+      await live.stop();
       await apollo.stop();
       await sweeping;
+      await relay.stop();
     },
   };
 }

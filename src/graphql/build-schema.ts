@@ -10,6 +10,7 @@ import {
 } from '../modules/interactions/interaction.resolver';
 import { CustomerLifecycleResolver, LifecycleResolver, LifecycleTransitionResolver } from '../modules/lifecycle/lifecycle.resolver';
 import { CustomerJourneysResolver, InteractionStepResolver, JourneyResolver } from '../modules/journeys/journey.resolver';
+import { CustomerMergedEventResolver, InteractionRecordedEventResolver, LifecycleStageChangeResolver, LiveResolver } from '../modules/live/live.resolver';
 import { authChecker } from './auth-checker';
 
 export const resolvers = [
@@ -23,13 +24,30 @@ export const resolvers = [
   JourneyResolver,
   InteractionStepResolver,
   CustomerJourneysResolver,
+  LiveResolver,
+  LifecycleStageChangeResolver,
+  InteractionRecordedEventResolver,
+  CustomerMergedEventResolver,
 ] as const;
 
 let schema: GraphQLSchema | undefined;
 
 /** The executable schema, built once per process from the decorated classes. */
 export function buildSchema(): GraphQLSchema {
-  schema ??= buildSchemaSync({ resolvers, authChecker, authMode: 'error', validate: false });
+  schema ??= buildSchemaSync({
+    resolvers,
+    authChecker,
+    authMode: 'error',
+    validate: false,
+    // Every subscription brings its own `subscribe`; events travel through the live server's
+    // relay (PostgreSQL), never through an in-process pub/sub.
+    pubSub: {
+      publish: () => undefined,
+      subscribe: () => {
+        throw new Error('events are published through the event log, not an in-process pub/sub');
+      },
+    },
+  });
   return schema;
 }
 

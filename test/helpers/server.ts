@@ -21,7 +21,7 @@ export interface TestServer {
   url: string;
   dataSource: DataSource;
   server: RunningServer;
-  keys: Record<'admin' | 'read' | 'write' | 'readWrite', string>;
+  keys: Record<'admin' | 'read' | 'write' | 'readWrite' | 'subscribe', string>;
   /** Runs an operation as `key` (the read+write key by default; null sends no key). */
   gql<TResult, TVars>(document: TypedDocumentNode<TResult, TVars> | DocumentNode, variables?: TVars, key?: string | null): Promise<GraphQLResponse<TResult>>;
   /** recordInteraction that must succeed; its result. */
@@ -45,6 +45,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     read: (await apiKeys.create('test reader', [Scope.READ])).key,
     write: (await apiKeys.create('test writer', [Scope.WRITE])).key,
     readWrite: (await apiKeys.create('test partner', [Scope.READ, Scope.WRITE])).key,
+    subscribe: (await apiKeys.create('test dashboard', [Scope.SUBSCRIBE])).key,
   };
   const counter = queryCounter(dataSource);
 

@@ -67,6 +67,12 @@ export class ApiKeyService {
     return this.dataSource.getRepository(ApiKey).count();
   }
 
+  /** Those of `ids` that are keys still in force (not revoked). */
+  async activeIds(ids: string[]): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.dataSource.query(`SELECT id FROM api_key WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL`, [ids]);
+    return rows.map((r) => r.id);
+  }
+
   /** The principal behind a bearer token, or null when the key is unknown or revoked. */
   async verify(key: string): Promise<Principal | null> {
     if (!key.startsWith(PREFIX) || key.length > 100) return null;

@@ -3,6 +3,8 @@ import { registerEnumType } from 'type-graphql';
 export enum Scope {
   READ = 'read',
   WRITE = 'write',
+  /** Live events over graphql-ws. */
+  SUBSCRIBE = 'subscribe',
   ADMIN = 'admin',
 }
 

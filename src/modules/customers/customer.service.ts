@@ -149,6 +149,15 @@ export class CustomerService {
     return new Map(rows.map((row) => [row.asked_id, toCustomer(row)]));
   }
 
+  /** The customer an id stands for now (itself, or its survivor), and every id merged into it. */
+  survivorAndMerged(id: string): Promise<Array<{ survivor: string; merged: string[] }>> {
+    return this.dataSource.query(
+      `WITH s AS (SELECT coalesce(merged_into_id, id) AS id FROM customer WHERE id = $1)
+       SELECT s.id AS survivor, ARRAY(SELECT c.id::text FROM customer c WHERE c.merged_into_id = s.id) AS merged FROM s`,
+      [id],
+    );
+  }
+
   async byIdentifier(type: IdentifierType, value: string): Promise<Customer | null> {
     const rows: Row[] = await this.dataSource.query(
       `SELECT c.* FROM identifier i JOIN customer c ON c.id = i.customer_id WHERE i.type = $1 AND i.value = $2`,

@@ -17,6 +17,7 @@ import type { NormalizedIdentifier } from '../identity/validate-identifiers';
 import { emptyHistory, loadHistories } from '../customers/customer-history';
 import { JourneyService, type JourneyOutcome } from '../journeys/journey.service';
 import { earliest, LIFECYCLE_COLUMNS, LifecycleService, type LifecycleOutcome } from '../lifecycle/lifecycle.service';
+import { eventInsertSql, Topic, type CommitSignal, type NewEvent } from '../live/event';
 import type { InteractionData } from './validate-interaction';
 
 export enum RecordStatus {
@@ -87,6 +88,7 @@ export class IngestService {
     config: Pick<Config, 'identifierLimits'>,
     private readonly lifecycle: LifecycleService,
     private readonly journeys: JourneyService,
+    private readonly signal?: CommitSignal,
   ) {
     this.limits = config.identifierLimits;
   }
@@ -149,6 +151,8 @@ export class IngestService {
         }
         const outcomes = await this.ingestInTransaction(tx, apiKeyId, items);
         await tx.query('COMMIT');
+        // Every write that stores something publishes (interactions, transitions, merges).
+        if (outcomes.some((o) => o.status === RecordStatus.CREATED)) this.signal?.committed();
         return outcomes;
       } catch (err) {
         await tx.query('ROLLBACK').catch(() => undefined);
@@ -416,6 +420,13 @@ export class IngestService {
 
     parts.push(...this.lifecycle.transitionSql([...lifecycle.values()], $, at));
     parts.push(...this.journeys.sql([...journeys.values()], $));
+    const events: NewEvent[] = stored.map((s) => ({
+      topic: Topic.INTERACTION_RECORDED,
+      customerId: s.customerId,
+      payload: { interactionId: s.request.interactionId!, type: s.data.type, channel: s.data.channel, occurredAt: s.data.occurredAt.toISOString() },
+    }));
+    events.push(...LifecycleService.events(lifecycle.values()));
+    parts.push(...eventInsertSql(events, $));
     if (parts.length) await tx.query(`WITH ${parts.join(',\n')}\nSELECT 1`, params);
   }
 
@@ -470,20 +481,30 @@ export class IngestService {
       );
     }
     const ms = plan.merges;
+    const mergeIds = ms.map(() => uuidv7(now.getTime()));
+    // The ledger rows and their live events (customer: the survivor) in one statement.
     await tx.query(
-      `INSERT INTO merge (id, survivor_id, merged_id, identifier_type, identifier_value, interaction_id, at, moved)
-       SELECT u.id, u.survivor_id, u.merged_id, u.type, u.value, u.interaction_id, $1, u.moved
-         FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::varchar[], $6::varchar[], $7::uuid[], $8::jsonb[])
-           AS u(id, survivor_id, merged_id, type, value, interaction_id, moved)`,
+      `WITH ledger AS (
+         INSERT INTO merge (id, survivor_id, merged_id, identifier_type, identifier_value, interaction_id, at, moved)
+         SELECT u.id, u.survivor_id, u.merged_id, u.type, u.value, u.interaction_id, $1, u.moved
+           FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::varchar[], $6::varchar[], $7::uuid[], $8::jsonb[])
+             AS u(id, survivor_id, merged_id, type, value, interaction_id, moved)
+         RETURNING *)
+       INSERT INTO event (topic, customer_id, payload)
+       SELECT '${Topic.CUSTOMER_MERGED}', survivor_id,
+              jsonb_build_object('mergeId', id, 'survivorId', survivor_id, 'mergedId', merged_id, 'identifierType', identifier_type,
+                                 'identifierValue', identifier_value, 'interactionId', interaction_id, 'at', $9::text)
+         FROM ledger ORDER BY array_position($2::uuid[], id)`,
       [
         now,
-        ms.map(() => uuidv7(now.getTime())),
+        mergeIds,
         ms.map((m) => m.survivorId),
         ms.map((m) => m.mergedId),
         ms.map((m) => m.link.type),
         ms.map((m) => m.link.value),
         ms.map((m) => m.interactionId),
         ms.map((m) => JSON.stringify({ identifiers: m.movedIdentifiers, interactions: (movedInteractions.get(m.mergedId) ?? 0) + m.movedBatchInteractions })),
+        now.toISOString(),
       ],
     );
   }

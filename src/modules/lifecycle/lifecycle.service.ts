@@ -7,6 +7,7 @@ import { toTransition } from '../customers/customer.service';
 import { JourneyService, type JourneyOutcome } from '../journeys/journey.service';
 import type { LifecycleTransition } from './lifecycle-transition.entity';
 import { uuidv7 } from '../../db/uuid';
+import { eventInsertSql, Topic, type CommitSignal, type NewEvent } from '../live/event';
 import { LifecycleStage } from './lifecycle-stage.enum';
 import { computeTimeline, LIFECYCLE_TYPES, type ComputedTransition, type LifecycleEvent, type LifecycleThresholds } from './rules';
 
@@ -37,7 +38,13 @@ export interface LifecycleOutcome {
   lastInteractionAt: Date | null;
   lastNpsScore: number | null;
   deleteTransitionIds: string[];
-  insertTransitions: ComputedTransition[];
+  insertTransitions: Array<ComputedTransition & { id: string }>;
+  /**
+   * The inserted transitions a subscriber has not been told about: a late interaction that
+   * rewrites the history replaces transitions, and those that come back unchanged (same stages,
+   * instant and rule) are not news.
+   */
+  news: Array<ComputedTransition & { id: string }>;
   /** The stage before this evaluation (PROSPECT for a customer seen for the first time). */
   previousStage: LifecycleStage | null;
 }
@@ -70,6 +77,7 @@ export class LifecycleService {
     private readonly thresholds: LifecycleThresholds,
     private readonly sweepBatchSize = 500,
     private readonly journeys?: JourneyService,
+    private readonly signal?: CommitSignal,
   ) {}
 
   /** The lifecycle's view of a customer's history. */
@@ -157,6 +165,8 @@ export class LifecycleService {
       }
     }
     const previous = input.stored.length ? (input.stored[input.stored.length - 1].to as LifecycleStage) : null;
+    const insert = timeline.transitions.slice(keep).map((t) => ({ ...t, id: uuidv7() }));
+    const replaced = new Set(input.stored.slice(keep).map((t) => `${t.from}>${t.to}@${t.at}#${t.rule}`));
     return {
       customerId: input.customerId,
       stage: timeline.stage,
@@ -172,7 +182,8 @@ export class LifecycleService {
       lastInteractionAt: date(input.lastInteractionAt),
       lastNpsScore: lastNps,
       deleteTransitionIds: input.stored.slice(keep).map((t) => t.id),
-      insertTransitions: timeline.transitions.slice(keep),
+      insertTransitions: insert,
+      news: insert.filter((t) => !replaced.has(`${t.from}>${t.to}@${t.at}#${t.rule}`)),
       previousStage: previous,
     };
   }
@@ -190,7 +201,7 @@ export class LifecycleService {
       parts.push(`transition_insert AS (
         INSERT INTO lifecycle_transition (id, customer_id, from_stage, to_stage, at, rule_number, rule_name, cause_interaction_id, facts, recorded_at)
         SELECT u.id, u.customer_id, u.from_stage, u.to_stage, u.at, u.rule, u.rule_name, u.cause, u.facts, ${recordedAt}
-          FROM unnest(${param(inserts.map(() => uuidv7()), 'uuid[]')}, ${param(inserts.map((i) => i.customerId), 'uuid[]')},
+          FROM unnest(${param(inserts.map((i) => i.t.id), 'uuid[]')}, ${param(inserts.map((i) => i.customerId), 'uuid[]')},
                       ${param(inserts.map((i) => i.t.from), 'varchar[]')}, ${param(inserts.map((i) => i.t.to), 'varchar[]')},
                       ${param(inserts.map((i) => new Date(i.t.at)), 'timestamptz[]')}, ${param(inserts.map((i) => i.t.rule), 'smallint[]')},
                       ${param(inserts.map((i) => i.t.ruleName), 'varchar[]')}, ${param(inserts.map((i) => i.t.causeInteractionId), 'uuid[]')},
@@ -198,6 +209,30 @@ export class LifecycleService {
             AS u(id, customer_id, from_stage, to_stage, at, rule, rule_name, cause, facts))`);
     }
     return parts;
+  }
+
+  /** The live events of outcomes: one per transition that is news. */
+  static events(outcomes: Iterable<LifecycleOutcome>): NewEvent[] {
+    const events: NewEvent[] = [];
+    for (const o of outcomes) {
+      for (const t of o.news) {
+        events.push({
+          topic: Topic.LIFECYCLE_STAGE_CHANGED,
+          customerId: o.customerId,
+          payload: {
+            transitionId: t.id,
+            from: t.from,
+            to: t.to,
+            at: new Date(t.at).toISOString(),
+            rule: t.rule,
+            ruleName: t.ruleName,
+            causeInteractionId: t.causeInteractionId,
+            facts: t.facts as unknown as Record<string, unknown>,
+          },
+        });
+      }
+    }
+    return events;
   }
 
   /** The derived customer columns, as `unnest` arguments in the order of LIFECYCLE_COLUMNS. */
@@ -258,8 +293,10 @@ export class LifecycleService {
               movedByStage.set(o.stage, (movedByStage.get(o.stage) ?? 0) + 1);
             }
           }
-          await this.write(tx, outcomes, journeyOutcomes);
+          const events = LifecycleService.events(outcomes);
+          await this.write(tx, outcomes, journeyOutcomes, events);
           await tx.query('COMMIT');
+          if (events.length) this.signal?.committed();
           return due.length;
         } catch (err) {
           await tx.query('ROLLBACK').catch(() => undefined);
@@ -319,7 +356,7 @@ export class LifecycleService {
   }
 
   /** Writes outcomes of existing customers (the sweep's path). */
-  private async write(db: Queryable, outcomes: LifecycleOutcome[], journeyOutcomes: JourneyOutcome[]): Promise<void> {
+  private async write(db: Queryable, outcomes: LifecycleOutcome[], journeyOutcomes: JourneyOutcome[], events: NewEvent[]): Promise<void> {
     const params: unknown[] = [];
     const param = (value: unknown, cast: string) => {
       params.push(value);
@@ -333,6 +370,7 @@ export class LifecycleService {
          WHERE c.id = u.id)`,
       ...this.transitionSql(outcomes, param, 'now()'),
       ...(this.journeys?.sql(journeyOutcomes, param) ?? []),
+      ...eventInsertSql(events, param),
     ];
     await db.query(`WITH ${parts.join(',\n')}\nSELECT 1`, params);
   }

@@ -1,0 +1,268 @@
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+
+import {
+  comparePositions,
+  encodeEventCursor,
+  START,
+  Topic,
+  type CommitSignal,
+  type NewEvent,
+  type Position,
+  type StoredEvent,
+} from './event';
+
+export const EVENT_CHANNEL = 'cg_events';
+
+export interface RelayOptions {
+  /** Longest time between two reads of the log when no notification arrives (a lost NOTIFY, a crashed writer). */
+  pollMs: number;
+  /** Events read per statement. */
+  batchSize: number;
+  log?: (line: string) => void;
+}
+
+/** What a history read is narrowed to. `customerIds` also brings the merges of those customers. */
+export interface HistoryFilter {
+  topic: Topic;
+  customerIds?: ReadonlySet<string>;
+}
+
+type Row = { xid: string; seq: string; topic: Topic; customer_id: string; payload: any; recorded_at: Date };
+
+function toEvent(row: Row): StoredEvent {
+  const position = { xid: BigInt(row.xid), seq: BigInt(row.seq) };
+  return { topic: row.topic, customerId: row.customer_id, payload: row.payload, position, cursor: encodeEventCursor(position), recordedAt: row.recorded_at } as StoredEvent;
+}
+
+// Settled events only: every transaction with a smaller id has ended, so no row can still
+// appear before the last one read. (Sequence values alone would skip a row that commits late.)
+const READ_SETTLED = `
+  WITH s AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+  (SELECT e.xid::text, e.seq::text, e.topic, e.customer_id, e.payload, e.recorded_at
+     FROM event e, s
+    WHERE (e.xid, e.seq) > ($1::xid8, $2::bigint) AND e.xid < s.xmin
+    ORDER BY e.xid, e.seq
+    LIMIT $3)
+  UNION ALL
+  SELECT NULL, NULL, NULL, NULL, NULL, NULL FROM s WHERE EXISTS (SELECT 1 FROM event e WHERE e.xid >= s.xmin)`;
+
+/**
+ * One per server instance: follows the event log and hands every committed event, once and in
+ * log order, to its listeners. Woken by PostgreSQL notifications (one per committed write at
+ * most, sent after the commit, on this connection, so that writers never queue on the
+ * notification lock), by local commits, and by a slow poll as a safety net.
+ */
+export class EventRelay implements CommitSignal {
+  private client: Client | null = null;
+  private position: Position = START;
+  private readonly listeners = new Set<(events: StoredEvent[]) => void>();
+  private reading = false;
+  private readAgain = false;
+  private notifyPending = false;
+  private notifying = false;
+  private pollTimer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private retryDelay = 5;
+  private reconnectTimer?: NodeJS.Timeout;
+  private stopped = false;
+  /** Counters for /ready-style checks and benchmarks. */
+  readonly stats = { reads: 0, events: 0, notificationsSent: 0, notificationsReceived: 0 };
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly url: string,
+    private readonly options: RelayOptions,
+  ) {}
+
+  /** The position of the last event handed to the listeners: everything up to it is settled. */
+  get head(): Position {
+    return this.position;
+  }
+
+  async start(): Promise<void> {
+    this.position = await this.settledHead();
+    await this.connect();
+    this.pollTimer = setInterval(() => this.wake(), this.options.pollMs);
+    this.pollTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.pollTimer);
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => undefined);
+  }
+
+  /** Listeners are called synchronously, batch after batch, in log order. */
+  subscribe(listener: (events: StoredEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A local transaction that wrote events has committed: read now, and tell the other instances. */
+  committed(): void {
+    this.wake();
+    this.notifyPending = true;
+    void this.flushNotify();
+  }
+
+  /** Reads whatever is new (coalesced: one read at a time, one more if woken meanwhile). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.reading) {
+      this.readAgain = true;
+      return;
+    }
+    void this.readLoop();
+  }
+
+  /**
+   * Matching events in (after, until], oldest first, at most `limit`: the replay of a
+   * subscriber that resumes from a cursor. Everything up to `head` is settled, so the range is
+   * complete.
+   */
+  async history(after: Position, until: Position, filter: HistoryFilter, limit: number): Promise<StoredEvent[]> {
+    const ids = filter.customerIds ? [...filter.customerIds] : null;
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT e.xid::text, e.seq::text, e.topic, e.customer_id, e.payload, e.recorded_at
+         FROM event e
+        WHERE (e.xid, e.seq) > ($1::xid8, $2::bigint) AND (e.xid, e.seq) <= ($3::xid8, $4::bigint)
+          AND (${ids ? `(e.topic = $5 AND e.customer_id = ANY($6::uuid[])) OR (e.topic = '${Topic.CUSTOMER_MERGED}' AND (e.customer_id = ANY($6::uuid[]) OR e.payload->>'mergedId' = ANY($6::text[])))` : 'e.topic = $5'})
+        ORDER BY e.xid, e.seq
+        LIMIT ${Number(limit)}`,
+      [after.xid.toString(), after.seq.toString(), until.xid.toString(), until.seq.toString(), filter.topic, ...(ids ? [ids] : [])],
+    );
+    return rows.map(toEvent);
+  }
+
+  /** Where pruning has reached: cursors before it cannot be replayed completely. */
+  async horizon(): Promise<Position> {
+    const [row] = await this.dataSource.query(`SELECT xid::text, seq::text FROM event_horizon WHERE id = 1`);
+    return row ? { xid: BigInt(row.xid), seq: BigInt(row.seq) } : START;
+  }
+
+  /** Deletes settled events recorded before `before`, and moves the horizon past them. */
+  async prune(before: Date): Promise<number> {
+    const rows: Array<{ n: number }> = await this.dataSource.query(
+      `WITH h AS (
+         SELECT e.xid, e.seq FROM event e
+          WHERE e.recorded_at < $1 AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+          ORDER BY e.xid DESC, e.seq DESC LIMIT 1),
+       gone AS (DELETE FROM event e USING h WHERE (e.xid, e.seq) <= (h.xid, h.seq) RETURNING 1),
+       moved AS (UPDATE event_horizon x SET xid = h.xid, seq = h.seq FROM h WHERE x.id = 1 AND (h.xid, h.seq) > (x.xid, x.seq))
+       SELECT count(*)::int AS n FROM gone`,
+      [before],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Appends events outside any other write (tests and tools); the relays are woken. */
+  async append(events: NewEvent[]): Promise<void> {
+    if (!events.length) return;
+    await this.dataSource.query(
+      `INSERT INTO event (topic, customer_id, payload) SELECT * FROM unnest($1::varchar[], $2::uuid[], $3::jsonb[])`,
+      [events.map((e) => e.topic), events.map((e) => e.customerId), events.map((e) => JSON.stringify(e.payload))],
+    );
+    this.committed();
+  }
+
+  private async settledHead(): Promise<Position> {
+    const [row] = await this.dataSource.query(
+      `SELECT xid::text, seq::text FROM event WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid DESC, seq DESC LIMIT 1`,
+    );
+    return row ? { xid: BigInt(row.xid), seq: BigInt(row.seq) } : START;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client({ connectionString: this.url, application_name: 'customer-graph live relay' });
+    client.on('error', (err) => this.options.log?.(`[live] relay connection error: ${err.message}`));
+    client.on('end', () => {
+      if (this.stopped || this.client !== client) return;
+      this.client = null;
+      this.options.log?.('[live] relay connection lost; reconnecting');
+      this.scheduleReconnect();
+    });
+    client.on('notification', (msg) => {
+      if (msg.processId === (client as unknown as { processID: number }).processID) return;
+      this.stats.notificationsReceived++;
+      this.wake();
+    });
+    await client.connect();
+    await client.query(`LISTEN ${EVENT_CHANNEL}`);
+    this.client = client;
+    // Whatever was committed while not listening.
+    this.wake();
+  }
+
+  private scheduleReconnect(): void {
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.connect().catch((err) => {
+        this.options.log?.(`[live] relay reconnect failed: ${(err as Error).message}`);
+        this.scheduleReconnect();
+      });
+    }, 1000);
+    this.reconnectTimer.unref();
+  }
+
+  private async flushNotify(): Promise<void> {
+    if (this.notifying || !this.notifyPending || !this.client) return;
+    this.notifying = true;
+    try {
+      while (this.notifyPending && this.client) {
+        this.notifyPending = false;
+        this.stats.notificationsSent++;
+        await this.client.query(`NOTIFY ${EVENT_CHANNEL}`);
+      }
+    } catch (err) {
+      this.options.log?.(`[live] NOTIFY failed (the other instances will poll): ${(err as Error).message}`);
+    } finally {
+      this.notifying = false;
+    }
+  }
+
+  private async readLoop(): Promise<void> {
+    this.reading = true;
+    try {
+      for (;;) {
+        this.readAgain = false;
+        const client = this.client;
+        const query = (text: string, params: unknown[]) => (client ? client.query(text, params).then((r) => r.rows) : this.dataSource.query(text, params));
+        const rows: Array<Row | { xid: null }> = await query(READ_SETTLED, [this.position.xid.toString(), this.position.seq.toString(), this.options.batchSize]);
+        this.stats.reads++;
+        const events = rows.filter((r): r is Row => r.xid !== null).map(toEvent);
+        const unsettled = rows.length > events.length;
+        if (events.length) {
+          const last = events[events.length - 1].position;
+          if (comparePositions(last, this.position) > 0) this.position = last;
+          this.stats.events += events.length;
+          for (const listener of this.listeners) {
+            try {
+              listener(events);
+            } catch (err) {
+              this.options.log?.(`[live] listener failed: ${(err as Error).stack ?? err}`);
+            }
+          }
+        }
+        if (events.length === this.options.batchSize) continue;
+        // Committed events wait behind an older transaction still running: look again soon.
+        if (unsettled) {
+          clearTimeout(this.retryTimer);
+          this.retryTimer = setTimeout(() => this.wake(), this.retryDelay);
+          this.retryDelay = Math.min(this.retryDelay * 2, 200);
+        } else {
+          this.retryDelay = 5;
+        }
+        if (!this.readAgain) break;
+      }
+    } catch (err) {
+      if (!this.stopped) this.options.log?.(`[live] reading events failed: ${(err as Error).message}`);
+    } finally {
+      this.reading = false;
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Resolver, Root, Subscription } from 'type-graphql';
+
+import type { Context } from '../../graphql/context';
+import { Scope } from '../access/scope.enum';
+import { Customer } from '../customers/customer.entity';
+import { Interaction } from '../interactions/interaction.entity';
+import { InteractionType } from '../interactions/interaction-type.enum';
+import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
+import { explain } from '../lifecycle/rules';
+import { CustomerMergedEvent, InteractionRecordedEvent, LifecycleStageChange } from './live.types';
+
+/**
+ * Subscriptions are served by the live server (src/graphql/live-server.ts), which filters,
+ * replays and fans events out itself; graphql-js only resolves each event's selection.
+ */
+function servedByLiveServer(): never {
+  throw new Error('subscriptions are served over graphql-ws at /graphql (protocol graphql-transport-ws)');
+}
+
+const AFTER = 'The `cursor` of the last event received: every matching event after it is replayed, then live ones follow, without gap or duplicate.';
+const CUSTOMER = 'Only this customer. The id of a merged customer stands for its survivor, and a later merge is followed.';
+
+@Resolver()
+export class LiveResolver {
+  @Authorized(Scope.SUBSCRIBE)
+  @Subscription(() => LifecycleStageChange, {
+    subscribe: servedByLiveServer,
+    description: 'Stage changes as they are committed, on whichever server instance made them.',
+  })
+  lifecycleStageChanged(
+    @Root() event: LifecycleStageChange,
+    @Arg('stages', () => [LifecycleStage], { nullable: true, description: 'Only changes to these stages.' }) _stages: LifecycleStage[] | null,
+    @Arg('customerId', () => ID, { nullable: true, description: CUSTOMER }) _customerId: string | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER }) _after: string | null,
+  ): LifecycleStageChange {
+    return event;
+  }
+
+  @Authorized(Scope.SUBSCRIBE)
+  @Subscription(() => InteractionRecordedEvent, { subscribe: servedByLiveServer, description: 'Interactions as they are stored.' })
+  interactionRecorded(
+    @Root() event: InteractionRecordedEvent,
+    @Arg('customerId', () => ID, { nullable: true, description: CUSTOMER }) _customerId: string | null,
+    @Arg('types', () => [InteractionType], { nullable: true, description: 'Only interactions of these types.' }) _types: InteractionType[] | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER }) _after: string | null,
+  ): InteractionRecordedEvent {
+    return event;
+  }
+
+  @Authorized(Scope.SUBSCRIBE)
+  @Subscription(() => CustomerMergedEvent, { subscribe: servedByLiveServer, description: 'Merges of customers as they are committed.' })
+  customerMerged(
+    @Root() event: CustomerMergedEvent,
+    @Arg('customerId', () => ID, { nullable: true, description: 'Only merges into or of this customer.' }) _customerId: string | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER }) _after: string | null,
+  ): CustomerMergedEvent {
+    return event;
+  }
+}
+
+@Resolver(() => LifecycleStageChange)
+export class LifecycleStageChangeResolver {
+  @FieldResolver(() => Customer, { nullable: true, description: 'The customer now (the survivor if it was merged since).' })
+  customer(@Root() e: LifecycleStageChange, @Ctx() ctx: Context): Promise<Customer | null> {
+    return ctx.loaders.customer.load(e.customerId);
+  }
+
+  @FieldResolver(() => String, { description: 'Why, in one sentence.' })
+  explanation(@Root() e: LifecycleStageChange): string {
+    return explain(e);
+  }
+}
+
+@Resolver(() => InteractionRecordedEvent)
+export class InteractionRecordedEventResolver {
+  @FieldResolver(() => Customer, { nullable: true, description: 'The customer now (the survivor if it was merged since).' })
+  customer(@Root() e: InteractionRecordedEvent, @Ctx() ctx: Context): Promise<Customer | null> {
+    return ctx.loaders.customer.load(e.customerId);
+  }
+
+  @FieldResolver(() => Interaction, { nullable: true })
+  interaction(@Root() e: InteractionRecordedEvent, @Ctx() ctx: Context): Promise<Interaction | null> {
+    return ctx.loaders.interaction.load(e.interactionId);
+  }
+}
+
+@Resolver(() => CustomerMergedEvent)
+export class CustomerMergedEventResolver {
+  @FieldResolver(() => Customer, { nullable: true, description: 'The surviving customer now.' })
+  survivor(@Root() e: CustomerMergedEvent, @Ctx() ctx: Context): Promise<Customer | null> {
+    return ctx.loaders.customer.load(e.survivorId);
+  }
+}

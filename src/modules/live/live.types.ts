@@ -1,0 +1,145 @@
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+
+import { JSONScalar } from '../../graphql/scalars/json.scalar';
+import { IdentifierType } from '../identity/identifier-type.enum';
+import { Channel } from '../interactions/channel.enum';
+import { InteractionType } from '../interactions/interaction-type.enum';
+import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
+import type { LifecycleFacts } from '../lifecycle/rules';
+import { Topic, type StoredEvent } from './event';
+
+@ObjectType({ description: 'A customer changed lifecycle stage. `cursor` resumes a subscription right after this event.' })
+export class LifecycleStageChange {
+  @Field({ description: 'Pass as `after` to receive every later change, none twice.' })
+  cursor!: string;
+
+  @Field(() => ID, { description: 'The customer as it was when the change was recorded; `customer` follows later merges.' })
+  customerId!: string;
+
+  @Field(() => ID)
+  transitionId!: string;
+
+  @Field(() => LifecycleStage, { nullable: true, description: 'Null for the first stage of a customer.' })
+  from!: LifecycleStage | null;
+
+  @Field(() => LifecycleStage)
+  to!: LifecycleStage;
+
+  @Field({ description: 'When the change became true: the causing interaction\'s occurredAt, or the instant a time threshold passed.' })
+  at!: Date;
+
+  @Field(() => Int, { description: 'Number of the rule of the lifecycle model that matched (BRIEF §3).' })
+  rule!: number;
+
+  @Field()
+  ruleName!: string;
+
+  @Field(() => ID, { nullable: true, description: 'The interaction that caused it; null when time passed.' })
+  causeInteractionId!: string | null;
+
+  @Field(() => JSONScalar, { description: 'The figures the rule looked at.' })
+  facts!: LifecycleFacts;
+
+  @Field({ description: 'When the change was committed.' })
+  recordedAt!: Date;
+}
+
+@ObjectType({ description: 'An interaction was stored.' })
+export class InteractionRecordedEvent {
+  @Field({ description: 'Pass as `after` to receive every later event, none twice.' })
+  cursor!: string;
+
+  @Field(() => ID)
+  customerId!: string;
+
+  @Field(() => ID)
+  interactionId!: string;
+
+  @Field(() => Channel)
+  channel!: Channel;
+
+  @Field(() => InteractionType)
+  type!: InteractionType;
+
+  @Field()
+  occurredAt!: Date;
+
+  @Field()
+  recordedAt!: Date;
+}
+
+@ObjectType({ description: 'One customer was folded into another.' })
+export class CustomerMergedEvent {
+  @Field({ description: 'Pass as `after` to receive every later merge, none twice.' })
+  cursor!: string;
+
+  @Field(() => ID)
+  mergeId!: string;
+
+  @Field(() => ID, { description: 'The customer that was kept.' })
+  survivorId!: string;
+
+  @Field(() => ID, { description: 'The customer folded in; its id now resolves to the survivor.' })
+  mergedId!: string;
+
+  @Field(() => IdentifierType, { description: 'Type of the identifier that linked them.' })
+  identifierType!: IdentifierType;
+
+  @Field()
+  identifierValue!: string;
+
+  @Field(() => ID, { nullable: true, description: 'The interaction that linked them; null for identify calls.' })
+  interactionId!: string | null;
+
+  @Field()
+  at!: Date;
+}
+
+export type LiveEventObject = LifecycleStageChange | InteractionRecordedEvent | CustomerMergedEvent;
+
+/** The GraphQL object of a stored event (its payload holds only ids, enum values and ISO strings). */
+export function toEventObject(e: StoredEvent): LiveEventObject {
+  switch (e.topic) {
+    case Topic.LIFECYCLE_STAGE_CHANGED: {
+      const p = e.payload;
+      return Object.assign(new LifecycleStageChange(), {
+        cursor: e.cursor,
+        customerId: e.customerId,
+        transitionId: p.transitionId,
+        from: p.from as LifecycleStage | null,
+        to: p.to as LifecycleStage,
+        at: new Date(p.at),
+        rule: p.rule,
+        ruleName: p.ruleName,
+        causeInteractionId: p.causeInteractionId,
+        facts: p.facts as unknown as LifecycleFacts,
+        recordedAt: e.recordedAt,
+      });
+    }
+    case Topic.INTERACTION_RECORDED: {
+      const p = e.payload;
+      return Object.assign(new InteractionRecordedEvent(), {
+        cursor: e.cursor,
+        customerId: e.customerId,
+        interactionId: p.interactionId,
+        channel: p.channel as Channel,
+        type: p.type as InteractionType,
+        occurredAt: new Date(p.occurredAt),
+        recordedAt: e.recordedAt,
+      });
+    }
+    case Topic.CUSTOMER_MERGED: {
+      const p = e.payload;
+      return Object.assign(new CustomerMergedEvent(), {
+        cursor: e.cursor,
+        mergeId: p.mergeId,
+        survivorId: p.survivorId,
+        mergedId: p.mergedId,
+        identifierType: p.identifierType as IdentifierType,
+        identifierValue: p.identifierValue,
+        interactionId: p.interactionId,
+        at: new Date(p.at),
+      });
+    }
+  }
+}

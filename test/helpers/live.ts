@@ -1,0 +1,89 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
+export interface Received<T = any> {
+  events: T[];
+  errors: unknown[];
+  /** Set when the subscription ended: completed, errored, or the socket closed. */
+  ended: Promise<void>;
+  isEnded(): boolean;
+}
+
+export interface LiveClient {
+  client: Client;
+  /** Close codes seen by this client's sockets. */
+  closes: Array<{ code: number; reason: string }>;
+  subscribe<T = any>(query: string, variables?: Record<string, unknown>, field?: string): Received<T>;
+  dispose(): Promise<void>;
+}
+
+const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
+
+/** A graphql-ws client (the library front ends use) on a test server, without retries. */
+export function liveClient(httpUrl: string, key: string | null): LiveClient {
+  const closes: Array<{ code: number; reason: string }> = [];
+  const client = createClient({
+    url: wsUrl(httpUrl),
+    webSocketImpl: WebSocket,
+    connectionParams: key ? { authorization: `Bearer ${key}` } : {},
+    retryAttempts: 0,
+    lazy: true,
+    on: { closed: (event: any) => closes.push({ code: event.code, reason: String(event.reason) }) },
+  });
+  return {
+    client,
+    closes,
+    subscribe(query, variables = {}, field) {
+      const events: any[] = [];
+      const errors: unknown[] = [];
+      let ended = false;
+      let end!: () => void;
+      const endedPromise = new Promise<void>((resolve) => (end = resolve));
+      client.subscribe(
+        { query, variables },
+        {
+          next: (result: any) => {
+            if (result.errors) errors.push(...result.errors);
+            const data = result.data ?? {};
+            events.push(field ? data[field] : Object.values(data)[0]);
+          },
+          error: (err) => {
+            errors.push(err);
+            ended = true;
+            end();
+          },
+          complete: () => {
+            ended = true;
+            end();
+          },
+        },
+      );
+      return { events, errors, ended: endedPromise, isEnded: () => ended };
+    },
+    dispose: async () => {
+      await client.dispose();
+    },
+  };
+}
+
+/** Resolves once `check` holds, polling; rejects with `what` after `ms`. */
+export async function eventually(check: () => boolean, ms = 10_000, what = 'condition'): Promise<number> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return Date.now() - started;
+}
+
+/** A raw websocket speaking the protocol by hand: for what a well-behaved client never does. */
+export function rawSocket(httpUrl: string, protocol = 'graphql-transport-ws'): Promise<{ ws: WebSocket; messages: any[]; closed: Promise<{ code: number; reason: string }> }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl(httpUrl), protocol);
+    const messages: any[] = [];
+    const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+    ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+    ws.once('open', () => resolve({ ws, messages, closed }));
+    ws.once('error', reject);
+  });
+}
