@@ -23,10 +23,10 @@ export interface FreshServer {
 }
 
 /**
- * The API in this process on a database of its own: a fresh embedded PostgreSQL, or a fresh
- * database on the server of DATABASE_URL (dropped at the end). The periodic sweep is off.
+ * A fresh, migrated database: on a fresh embedded PostgreSQL, or on the server of DATABASE_URL
+ * (dropped by `cleanup`).
  */
-export async function freshServer(name: string): Promise<FreshServer> {
+export async function freshDatabase(name: string): Promise<{ url: string; cleanup(): Promise<void> }> {
   let url: string;
   let cleanup: () => Promise<void>;
   if (process.env.DATABASE_URL) {
@@ -59,6 +59,18 @@ export async function freshServer(name: string): Promise<FreshServer> {
   const dataSource = createDataSource(url);
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: 'each' });
+  await dataSource.destroy();
+  return { url, cleanup };
+}
+
+/**
+ * The API in this process on a database of its own: a fresh embedded PostgreSQL, or a fresh
+ * database on the server of DATABASE_URL (dropped at the end). The periodic sweep is off.
+ */
+export async function freshServer(name: string): Promise<FreshServer> {
+  const { url, cleanup } = await freshDatabase(name);
+  const dataSource = createDataSource(url);
+  await dataSource.initialize();
   const config = { ...loadConfig({ ...process.env, LOG_LEVEL: 'silent' }), sweepIntervalSeconds: 0 };
   const server = await startServer(dataSource, config, 0, '127.0.0.1');
   const { key } = await server.services.apiKeys.create(`bench ${name}`, [Scope.ADMIN]);
