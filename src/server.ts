@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -83,8 +84,20 @@ export async function startServer(dataSource: DataSource, config: Config, port =
   });
   await apollo.start();
 
+  // How late timers fire: the first thing to look at when latencies grow.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   app.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
+    const { connections, subscriptions } = live.snapshot();
+    const { rss, heapUsed } = process.memoryUsage();
+    const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+    res.json({
+      status: 'ok',
+      live: { connections, subscriptions },
+      memory: { rssBytes: rss, heapUsedBytes: heapUsed },
+      eventLoopDelayMs: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
+    });
+    if (_req.query.reset !== undefined) loopDelay.reset();
   });
   app.get('/ready', async (_req, res) => {
     try {
@@ -144,6 +157,7 @@ export async function startServer(dataSource: DataSource, config: Config, port =
     live,
     async stop() {
       clearInterval(sweepTimer);
+      loopDelay.disable();
       await live.stop();
       await apollo.stop();
       await sweeping;

@@ -448,12 +448,23 @@ export class LiveServer {
       if (groups) work.push({ event: toEventObject(e), groups });
     }
     if (work.length === 0) return;
-    this.delivery = this.delivery.then(() => this.deliver(work)).catch((err) => console.error('[live] delivery failed:', err));
+    // Executions start now, concurrently with earlier batches still waiting on the database;
+    // only the sending is chained, so that every subscriber gets events in log order.
+    const runs = this.run(work);
+    this.delivery = this.delivery
+      .then(async () => {
+        for (const run of runs) {
+          const json = JSON.stringify(await run.result);
+          for (const sub of run.subs) this.next(sub, json, false);
+        }
+      })
+      .catch((err) => console.error('[live] delivery failed:', err));
   }
 
-  private async deliver(work: Array<{ event: LiveEventObject; groups: Map<string, Subscription[]> }>): Promise<void> {
+  /** One execution per (event, distinct selection), sharing one set of loaders per scope set. */
+  private run(work: Array<{ event: LiveEventObject; groups: Map<string, Subscription[]> }>): Array<{ subs: Subscription[]; result: Promise<ExecutionResult> }> {
     const contexts = new Map<string, Context>();
-    const runs = work.flatMap(({ event, groups }) =>
+    return work.flatMap(({ event, groups }) =>
       [...groups.values()].map((subs) => {
         const sample = subs[0];
         const scopes = [...sample.conn.principal!.scopes].sort().join(',');
@@ -462,10 +473,6 @@ export class LiveServer {
         return { subs, result: this.execute(sample, event, ctx) };
       }),
     );
-    for (const run of runs) {
-      const json = JSON.stringify(await run.result);
-      for (const sub of run.subs) this.next(sub, json, false);
-    }
   }
 
   private execute(sub: Subscription, event: LiveEventObject, contextValue: Context): Promise<ExecutionResult> {

@@ -11,7 +11,7 @@ describe('probes', () => {
     const base = t.url.replace(/\/graphql$/, '');
     const health = await fetch(`${base}/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok' });
+    expect(await health.json()).toEqual({ status: 'ok', live: { connections: 0, subscriptions: 0 }, memory: { rssBytes: expect.any(Number), heapUsedBytes: expect.any(Number) }, eventLoopDelayMs: { p50: expect.any(Number), p99: expect.any(Number), max: expect.any(Number) } });
     const ready = await fetch(`${base}/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready' });

@@ -151,8 +151,9 @@ export class IngestService {
         }
         const outcomes = await this.ingestInTransaction(tx, apiKeyId, items);
         await tx.query('COMMIT');
-        // Every write that stores something publishes (interactions, transitions, merges).
-        if (outcomes.some((o) => o.status === RecordStatus.CREATED)) this.signal?.committed();
+        // Every write that stores something publishes (interactions, transitions, merges); one
+        // that stored nothing still held a transaction id that may have held others' events back.
+        this.signal?.committed();
         return outcomes;
       } catch (err) {
         await tx.query('ROLLBACK').catch(() => undefined);

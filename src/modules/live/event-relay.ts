@@ -253,7 +253,7 @@ export class EventRelay implements CommitSignal {
         if (unsettled) {
           clearTimeout(this.retryTimer);
           this.retryTimer = setTimeout(() => this.wake(), this.retryDelay);
-          this.retryDelay = Math.min(this.retryDelay * 2, 200);
+          this.retryDelay = Math.min(this.retryDelay * 2, 50);
         } else {
           this.retryDelay = 5;
         }
