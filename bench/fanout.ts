@@ -3,20 +3,22 @@
  * are written at a steady rate.
  *
  *   npm run bench:fanout -- [--subscribers 5000] [--dashboards 50] [--rate 200] [--seconds 30]
- *                           [--connect-per-second 500] [--out bench/RESULTS.md]
+ *                           [--connect-per-second 500] [--per-request 20] [--out bench/RESULTS.md]
  *
  * The server runs as its own process (so that its CPU and memory can be read from /proc) on a
  * fresh database (embedded PostgreSQL, or a new database on the server of DATABASE_URL).
  *
  *  1. Setup: `rate × seconds` customers with one purchase each (NEW_CUSTOMER).
- *  2. Ingest without subscribers: 2 senders, batches of 100 page views of new visitors, 10 s.
+ *  2. Ingest without subscribers: 2 senders, batches of 100 page views of new visitors, 10 s;
+ *     then step 4 without subscribers, on other customers (the server's CPU baseline).
  *  3. Subscribers connect, spread over time: `dashboards` watch every change to ACTIVE (one
  *     shared selection); the others are agent screens, each watching one customer of step 1.
  *     Server memory per idle subscriber = growth of the server's RSS / subscribers.
- *  4. Changes: `rate` second purchases per second for `seconds` (each moves one customer to
- *     ACTIVE). Latency = client receipt − the moment the writing request was sent (so it
- *     includes the write; commit → client is shorter). Server CPU per delivery = the server
- *     process's CPU time over the phase / messages delivered.
+ *  4. Changes: `rate` second purchases per second for `seconds`, sent as recordInteractions
+ *     calls of `per-request` items (each item moves one customer to ACTIVE). Latency = client receipt − the moment the writing request was sent (so it
+ *     includes the write), and from the write's answer (the commit is just before it): the
+ *     commit → client latency lies between the two. Server CPU per delivery = (server CPU with
+ *     subscribers − without) / messages delivered.
  *  5. Ingest with the subscribers attached: step 2 again.
  */
 import fs from 'node:fs';
@@ -40,6 +42,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '30' },
     'connect-per-second': { type: 'string', default: '500' },
+    'per-request': { type: 'string', default: '20' },
     out: { type: 'string', default: path.join(__dirname, 'RESULTS.md') },
   },
 });
@@ -48,6 +51,7 @@ const DASHBOARDS = Number(args.dashboards);
 const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
 const CONNECT_PER_SECOND = Number(args['connect-per-second']);
+const PER_REQUEST = Number(args['per-request']);
 const CHANGES = RATE * SECONDS;
 const AGENTS = SUBSCRIBERS - DASHBOARDS;
 
@@ -79,15 +83,28 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function startServerProcess(databaseUrl: string): Promise<{ child: ChildProcess; url: string }> {
+/** Full garbage collection in the server, through its inspector, so that heap readings compare. */
+async function collectGarbage(inspectorUrl: string): Promise<void> {
+  if (process.env.BENCH_NO_GC) return;
+  const ws = new WebSocket(inspectorUrl);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  await new Promise((resolve) => {
+    ws.once('message', resolve);
+    ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+  });
+  ws.close();
+}
+
+async function startServerProcess(databaseUrl: string): Promise<{ child: ChildProcess; url: string; inspector: string }> {
   const env = { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', LIFECYCLE_SWEEP_SECONDS: '0', NODE_ENV: 'production' };
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/index.ts'], { cwd: path.join(__dirname, '..'), env });
+  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', '-r', 'ts-node/register/transpile-only', 'src/index.ts'], { cwd: path.join(__dirname, '..'), env });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   for (let i = 0; i < 1200; i++) {
     const match = /API ready at (http:\/\/\S+)/.exec(output);
-    if (match) return { child, url: match[1] };
+    const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(output);
+    if (match && inspector) return { child, url: match[1], inspector: inspector[1] };
     if (child.exitCode !== null) break;
     await sleep(50);
   }
@@ -102,7 +119,7 @@ async function main(): Promise<void> {
   const admin = (await apiKeys.create('bench admin', [Scope.ADMIN])).key;
   const watcher = (await apiKeys.create('bench subscribers', [Scope.SUBSCRIBE])).key;
   await ds.destroy();
-  const { child, url } = await startServerProcess(db.url);
+  const { child, url, inspector } = await startServerProcess(db.url);
   const pid = child.pid!;
   const clients: Client[] = [];
   try {
@@ -113,7 +130,6 @@ async function main(): Promise<void> {
       return body.data;
     };
     const RECORD_MANY = 'mutation R($inputs: [RecordInteractionInput!]!) { recordInteractions(inputs: $inputs) { status customerId } }';
-    const RECORD_ONE = 'mutation R($input: RecordInteractionInput!) { recordInteraction(input: $input) { status customerId } }';
     const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString();
     const purchase = (i: number, daysAgo: number) => ({
       externalId: `${run}-p${i}-${daysAgo}`,
@@ -125,10 +141,11 @@ async function main(): Promise<void> {
     });
 
     // 1. Customers to move.
-    console.log(`setup: ${CHANGES} customers with one purchase`);
+    // The first half is moved with the subscribers attached, the second half without (CPU baseline).
+    console.log(`setup: ${2 * CHANGES} customers with one purchase`);
     const customerIds: string[] = [];
-    for (let start = 0; start < CHANGES; start += 500) {
-      const inputs = Array.from({ length: Math.min(500, CHANGES - start) }, (_, k) => purchase(start + k, 20));
+    for (let start = 0; start < 2 * CHANGES; start += 500) {
+      const inputs = Array.from({ length: Math.min(500, 2 * CHANGES - start) }, (_, k) => purchase(start + k, 20));
       const data = await post(RECORD_MANY, { inputs });
       customerIds.push(...data.recordInteractions.map((r: { customerId: string }) => r.customerId));
     }
@@ -156,18 +173,49 @@ async function main(): Promise<void> {
       return stored / 10;
     };
 
+    /** `RATE` second purchases per second for `SECONDS`, customers `offset`…; the server's CPU time. */
+    const sentAt = new Map<string, number>();
+    const answeredAt = new Map<string, number>();
+    let writeErrors = 0;
+    const writeChanges = async (offset: number) => {
+      const cpuBefore = procStat(pid).cpuMs;
+      const started = performance.now();
+      const writes: Promise<unknown>[] = [];
+      for (let first = 0; first < CHANGES; first += PER_REQUEST) {
+        const due = started + (first * 1000) / RATE;
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+        const indexes = Array.from({ length: Math.min(PER_REQUEST, CHANGES - first) }, (_, k) => offset + first + k);
+        const sent = performance.now();
+        for (const i of indexes) sentAt.set(customerIds[i], sent);
+        writes.push(
+          post(RECORD_MANY, { inputs: indexes.map((i) => purchase(i, 2)) })
+            .then(() => {
+              const answered = performance.now();
+              for (const i of indexes) answeredAt.set(customerIds[i], answered);
+            })
+            .catch(() => (writeErrors += indexes.length)),
+        );
+      }
+      await Promise.all(writes);
+      await sleep(1000);
+      return { cpuMs: procStat(pid).cpuMs - cpuBefore, ms: performance.now() - started };
+    };
+
+    console.log(`${RATE} stage changes/s for ${SECONDS} s without subscribers…`);
+    const baseline = await writeChanges(CHANGES);
+
     // 2. Ingest alone.
     console.log('ingest without subscribers (10 s)…');
     const ingestAlone = await ingest('alone');
     console.log(`  ${ingestAlone.toFixed(0)} interactions/s`);
     await sleep(2000);
+    await collectGarbage(inspector);
     const idle = procStat(pid);
     const idleHeap = await heapMb(url);
 
     // 3. Subscribers.
     console.log(`connecting ${SUBSCRIBERS} subscribers at ${CONNECT_PER_SECOND}/s…`);
-    const sentAt = new Map<string, number>();
-    const answeredAt = new Map<string, number>();
     const latencies: number[] = [];
     const afterAnswer: Array<{ customerId: string; at: number }> = [];
     let received = 0;
@@ -217,6 +265,7 @@ async function main(): Promise<void> {
     }
     for (let i = 0; connected < SUBSCRIBERS && i < 600; i++) await sleep(100);
     await sleep(3000);
+    await collectGarbage(inspector);
     const attached = procStat(pid);
     const attachedHeap = await heapMb(url);
     const perSubscriberKb = ((attached.rssMb - idle.rssMb) * 1024) / SUBSCRIBERS;
@@ -232,22 +281,8 @@ async function main(): Promise<void> {
     const loadCpuBefore = process.cpuUsage();
     const totalCpuBefore = machineCpuMs();
     const phaseStart = performance.now();
-    const writes: Promise<unknown>[] = [];
-    let writeErrors = 0;
-    for (let i = 0; i < CHANGES; i++) {
-      const due = phaseStart + (i * 1000) / RATE;
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait);
-      const customerId = customerIds[i];
-      sentAt.set(customerId, performance.now());
-      writes.push(
-        post(RECORD_ONE, { input: purchase(i, 2) })
-          .then(() => answeredAt.set(customerId, performance.now()))
-          .catch(() => writeErrors++),
-      );
-    }
-    await Promise.all(writes);
-    const writePhaseMs = performance.now() - phaseStart;
+    const written = await writeChanges(0);
+    const writePhaseMs = written.ms - 1000;
     // Every agent watches a customer of step 1, and each of those changes once.
     const expected = DASHBOARDS * CHANGES + AGENTS;
     for (let i = 0; received < expected && i < 300; i++) await sleep(100);
@@ -259,7 +294,8 @@ async function main(): Promise<void> {
     const totalCpuMs = machineCpuMs() - totalCpuBefore;
     const phaseMs = performance.now() - phaseStart;
     const sorted = [...latencies].sort((x, y) => x - y);
-    const writeTimes = [...answeredAt].map(([id, at]) => at - sentAt.get(id)!).sort((x, y) => x - y);
+    const baselineWrites = customerIds.slice(CHANGES).filter((id) => answeredAt.has(id)).map((id) => answeredAt.get(id)! - sentAt.get(id)!).sort((x, y) => x - y);
+    const writeTimes = customerIds.slice(0, CHANGES).filter((id) => answeredAt.has(id)).map((id) => answeredAt.get(id)! - sentAt.get(id)!).sort((x, y) => x - y);
     // Delivery measured from the write's answer (the commit is just before it): negative when the event came first.
     const fromAnswer = afterAnswer.map((d) => d.at - answeredAt.get(d.customerId)!).sort((x, y) => x - y);
     console.log(`  delivered ${received}/${expected}; p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms`);
@@ -271,13 +307,14 @@ async function main(): Promise<void> {
 
     const rows: Array<[string, string]> = [
       ['subscribers (dashboards on ACTIVE / agent screens on one customer)', `${SUBSCRIBERS} (${DASHBOARDS} / ${AGENTS}), ${connected} connected`],
-      ['stage changes written', `${CHANGES} at ${RATE}/s (${(CHANGES / (writePhaseMs / 1000)).toFixed(0)}/s achieved), ${writeErrors} failed writes`],
+      ['stage changes written', `${CHANGES} at ${RATE}/s in calls of ${PER_REQUEST} (${(CHANGES / (writePhaseMs / 1000)).toFixed(0)}/s achieved), ${writeErrors} failed writes`],
       ['messages delivered / expected', `${received} / ${expected}`],
       ['delivery latency p50 / p99 / max (request sent → client)', `${percentile(sorted, 50).toFixed(1)} / ${percentile(sorted, 99).toFixed(1)} / ${sorted[sorted.length - 1]?.toFixed(1)} ms`],
-      ['write latency p50 / p99 (request sent → answer)', `${percentile(writeTimes, 50).toFixed(1)} / ${percentile(writeTimes, 99).toFixed(1)} ms`],
+      ['write latency p50 / p99 (request sent → answer), without / with subscribers', `${percentile(baselineWrites, 50).toFixed(1)} / ${percentile(baselineWrites, 99).toFixed(1)} ms; ${percentile(writeTimes, 50).toFixed(1)} / ${percentile(writeTimes, 99).toFixed(1)} ms`],
       ['delivery after the write\'s answer p50 / p99 (≈ commit → client; negative: the event arrived first)', `${percentile(fromAnswer, 50).toFixed(1)} / ${percentile(fromAnswer, 99).toFixed(1)} ms`],
       ['event-loop delay p99 / max: server / load client', `${serverLoop.p99} / ${serverLoop.max} ms; ${(clientLoop.percentile(99) / 1e6).toFixed(1)} / ${(clientLoop.max / 1e6).toFixed(1)} ms`],
-      ['server CPU per delivered message (whole server process, writes included)', `${((cpuMs * 1000) / Math.max(received, 1)).toFixed(1)} µs (${(cpuMs / 1000).toFixed(1)} s CPU over the phase)`],
+      ['server CPU over the phase without / with subscribers', `${(baseline.cpuMs / 1000).toFixed(1)} s / ${(written.cpuMs / 1000).toFixed(1)} s`],
+      ['server CPU per delivered message: (with − without) / messages', `${(((written.cpuMs - baseline.cpuMs) * 1000) / Math.max(received, 1)).toFixed(1)} µs`],
       ['server memory per idle subscriber: RSS growth / subscribers (heap growth / subscribers)', `${perSubscriberKb.toFixed(1)} KB (${heapPerSubscriberKb.toFixed(1)} KB)`],
       ['CPU over the phase: server process / load client / whole machine (2 cores = 200 %)', `${((cpuMs / phaseMs) * 100).toFixed(0)} % / ${((loadCpuMs / phaseMs) * 100).toFixed(0)} % / ${((totalCpuMs / phaseMs) * 100).toFixed(0)} %`],
       ['ingest without / with subscribers (batches of 100, 2 senders)', `${ingestAlone.toFixed(0)} / ${ingestAttached.toFixed(0)} interactions/s (${(ingestAttached / ingestAlone).toFixed(2)}×)`],
@@ -288,7 +325,7 @@ async function main(): Promise<void> {
     const section =
       `\n## Live fan-out (\`npm run bench:fanout\`), ${new Date().toISOString().slice(0, 16)}Z\n\n` +
       `${machine()}; ${process.env.DATABASE_URL ? 'PostgreSQL of DATABASE_URL' : 'embedded PostgreSQL'}; server and load client on the same machine.\n` +
-      `Arguments: --subscribers ${SUBSCRIBERS} --dashboards ${DASHBOARDS} --rate ${RATE} --seconds ${SECONDS} --connect-per-second ${CONNECT_PER_SECOND}.\n\n${table}\n`;
+      `Arguments: --subscribers ${SUBSCRIBERS} --dashboards ${DASHBOARDS} --rate ${RATE} --seconds ${SECONDS} --connect-per-second ${CONNECT_PER_SECOND} --per-request ${PER_REQUEST}.\n\n${table}\n`;
     fs.appendFileSync(args.out!, section);
   } finally {
     await Promise.all(clients.map((c) => Promise.resolve(c.dispose()).catch(() => undefined)));
