@@ -177,17 +177,22 @@ export class LiveServer {
     }
   }
 
-  /** Open connections and subscriptions, bytes waiting to be sent, and work done so far. */
+  /**
+   * Open connections and subscriptions (`liveSubscriptions`: those past their replay, receiving
+   * events as they come), bytes waiting to be sent, and work done so far.
+   */
   snapshot() {
     let subscriptions = 0;
+    let liveSubscriptions = 0;
     let bufferedBytes = 0;
     let maxBufferedBytes = 0;
     for (const c of this.connections) {
       subscriptions += c.subs.size;
+      for (const sub of c.subs.values()) if (sub.live) liveSubscriptions++;
       bufferedBytes += c.buffered;
       maxBufferedBytes = Math.max(maxBufferedBytes, c.buffered);
     }
-    return { connections: this.connections.size, subscriptions, bufferedBytes, maxBufferedBytes, ...this.stats };
+    return { connections: this.connections.size, subscriptions, liveSubscriptions, bufferedBytes, maxBufferedBytes, ...this.stats };
   }
 
   /** Closes every connection (1001) and stops accepting new ones. */

@@ -67,9 +67,9 @@ export function liveClient(httpUrl: string, key: string | null): LiveClient {
 }
 
 /** Resolves once `check` holds, polling; rejects with `what` after `ms`. */
-export async function eventually(check: () => boolean, ms = 10_000, what = 'condition'): Promise<number> {
+export async function eventually(check: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<number> {
   const started = Date.now();
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() - started > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -77,9 +77,9 @@ export async function eventually(check: () => boolean, ms = 10_000, what = 'cond
 }
 
 /** A raw websocket speaking the protocol by hand: for what a well-behaved client never does. */
-export function rawSocket(httpUrl: string, protocol = 'graphql-transport-ws'): Promise<{ ws: WebSocket; messages: any[]; closed: Promise<{ code: number; reason: string }> }> {
+export function rawSocket(httpUrl: string, protocol: string | null = 'graphql-transport-ws'): Promise<{ ws: WebSocket; messages: any[]; closed: Promise<{ code: number; reason: string }> }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl(httpUrl), protocol);
+    const ws = protocol ? new WebSocket(wsUrl(httpUrl), protocol) : new WebSocket(wsUrl(httpUrl));
     const messages: any[] = [];
     const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
     ws.on('message', (d) => messages.push(JSON.parse(d.toString())));

@@ -34,7 +34,7 @@ afterEach(async () => {
 afterAll(() => t.close());
 
 /** Waits until the server has the subscription registered for live events. */
-const subscribed = (n: number) => eventually(() => t.server.live.snapshot().subscriptions >= n, 5000, `${n} subscriptions`);
+const subscribed = (n: number) => eventually(() => t.server.live.snapshot().liveSubscriptions >= n, 5000, `${n} subscriptions`);
 
 describe('lifecycleStageChanged', () => {
   it('pushes each stage change with its customer, explanation and cursor', async () => {
