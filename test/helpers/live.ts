@@ -87,3 +87,14 @@ export function rawSocket(httpUrl: string, protocol: string | null = 'graphql-tr
     ws.once('error', reject);
   });
 }
+
+/**
+ * Waits until the server's relay has read every event committed so far. A subscription without
+ * `after` starts at the relay's position, so events committed just before it may still reach it:
+ * tests that count events subscribe only once the relay has caught up.
+ */
+export async function caughtUp(server: { relay: { head: { xid: bigint; seq: bigint } } }, sql: (q: string) => Promise<any[]>): Promise<void> {
+  const [last] = await sql(`SELECT xid::text, seq::text FROM event ORDER BY xid DESC, seq DESC LIMIT 1`);
+  if (!last) return;
+  await eventually(() => server.relay.head.xid > BigInt(last.xid) || (server.relay.head.xid === BigInt(last.xid) && server.relay.head.seq >= BigInt(last.seq)), 5000, 'the relay to catch up');
+}

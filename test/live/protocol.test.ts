@@ -1,6 +1,6 @@
 import { encodeEventCursor } from '../../src/modules/live/event';
 import { interaction } from '../helpers/factories';
-import { eventually, liveClient, rawSocket, type LiveClient } from '../helpers/live';
+import { caughtUp, eventually, liveClient, rawSocket, type LiveClient } from '../helpers/live';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 let t: TestServer;
@@ -16,6 +16,7 @@ const INTERACTIONS = 'subscription I($after: String) { interactionRecorded(after
 beforeAll(async () => {
   t = await startTestServer();
 });
+beforeEach(() => caughtUp(t.server, (q) => t.sql(q)));
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.dispose()));
 });
@@ -106,7 +107,12 @@ describe('the event log', () => {
     expect(n).toBe(1);
     await t.record(interaction());
     await t.record(interaction());
-    await eventually(() => sub.events.length === 2, 5000, 'both events');
+    try {
+      await eventually(() => sub.events.length === 2, 5000, 'both events');
+    } catch (err) {
+      const running = await t.sql(`SELECT datname, backend_xid::text, now() - xact_start AS age, left(query, 80) AS query FROM pg_stat_activity WHERE backend_xid IS NOT NULL`);
+      throw new Error(`${(err as Error).message}; relay ${JSON.stringify(t.server.relay.stats)}, head ${t.server.relay.head.xid}:${t.server.relay.head.seq}; running: ${JSON.stringify(running)}`);
+    }
     // The relay is listening again: a write made through another instance (no local signal) arrives too.
     await eventually(async () => (await t.sql(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'customer-graph live relay' AND datname = current_database()`)).length === 1, 5000, 'the relay to reconnect');
     await t.sql(`INSERT INTO event (topic, customer_id, payload) VALUES ('INTERACTION_RECORDED', '00000000-0000-7000-8000-000000000002', '{"interactionId":"00000000-0000-7000-8000-0000000000cc","type":"PAGE_VIEW","channel":"WEB","occurredAt":"2024-01-01T00:00:00.000Z"}')`);

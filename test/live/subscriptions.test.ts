@@ -2,7 +2,7 @@ import { Client } from 'pg';
 
 import { RecordInteractionsDocument } from '../generated/graphql';
 import { interaction, unique } from '../helpers/factories';
-import { eventually, liveClient, rawSocket, type LiveClient } from '../helpers/live';
+import { caughtUp, eventually, liveClient, rawSocket, type LiveClient } from '../helpers/live';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 const STAGES = `subscription Stages($stages: [LifecycleStage!], $customerId: ID, $after: String) {
@@ -28,6 +28,7 @@ function client(key: string | null = t.keys.subscribe): LiveClient {
 beforeAll(async () => {
   t = await startTestServer({ liveMaxBufferBytes: 64 * 1024, liveKeyCheckSeconds: 1 });
 });
+beforeEach(() => caughtUp(t.server, (q) => t.sql(q)));
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.dispose()));
 });
@@ -82,6 +83,7 @@ describe('lifecycleStageChanged', () => {
     const older = await t.record(interaction({ type: 'PURCHASE', amount: '5', occurredAt: daysAgo(20), identifiers: [email] }));
     const younger = await t.record(interaction({ type: 'PURCHASE', amount: '5', occurredAt: daysAgo(19), identifiers: [card] }));
     const other = await t.record(interaction({ type: 'PAGE_VIEW', occurredAt: daysAgo(19), identifiers: [{ type: 'ANONYMOUS_ID', value: unique('a') }] }));
+    await caughtUp(t.server, (q) => t.sql(q));
 
     const ofYounger = client().subscribe(STAGES, { customerId: younger.customerId });
     const ofOther = client().subscribe(STAGES, { customerId: other.customerId });
@@ -94,6 +96,7 @@ describe('lifecycleStageChanged', () => {
     expect(ofYounger.events.map((e) => [e.customerId, e.to])).toEqual([[older.customerId, 'ACTIVE']]);
 
     // Subscribing now with the merged id: the survivor's next change arrives.
+    await caughtUp(t.server, (q) => t.sql(q));
     const byMergedId = client().subscribe(STAGES, { customerId: younger.customerId });
     await subscribed(3);
     await t.record(interaction({ type: 'PURCHASE', amount: '5', occurredAt: daysAgo(17), identifiers: [email] }));

@@ -50,11 +50,12 @@ const READ_SETTLED = `
 /**
  * One per server instance: follows the event log and hands every committed event, once and in
  * log order, to its listeners. Woken by PostgreSQL notifications (one per committed write at
- * most, sent after the commit, on this connection, so that writers never queue on the
+ * most, sent after the commit on this relay's connection, so that writers never queue on the
  * notification lock), by local commits, and by a slow poll as a safety net.
  */
 export class EventRelay implements CommitSignal {
   private client: Client | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
   private position: Position = START;
   private readonly listeners = new Set<(events: StoredEvent[]) => void>();
   private reading = false;
@@ -67,7 +68,7 @@ export class EventRelay implements CommitSignal {
   private reconnectTimer?: NodeJS.Timeout;
   private stopped = false;
   /** Counters for /ready-style checks and benchmarks. */
-  readonly stats = { reads: 0, events: 0, notificationsSent: 0, notificationsReceived: 0 };
+  readonly stats = { reads: 0, events: 0, notificationsSent: 0, notificationsReceived: 0, reconnects: 0 };
 
   constructor(
     private readonly dataSource: DataSource,
@@ -170,6 +171,18 @@ export class EventRelay implements CommitSignal {
     this.committed();
   }
 
+  /**
+   * A statement on the relay's own connection, one at a time (the connection also carries the
+   * LISTEN); through the pool while that connection is being re-established.
+   */
+  private query<T>(text: string, params?: unknown[]): Promise<T[]> {
+    const client = this.client;
+    if (!client) return this.dataSource.query(text, params);
+    const run = this.chain.then(() => client.query(text, params)).then((r) => r.rows as T[]);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
   private async settledHead(): Promise<Position> {
     const [row] = await this.dataSource.query(
       `SELECT xid::text, seq::text FROM event WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid DESC, seq DESC LIMIT 1`,
@@ -183,6 +196,7 @@ export class EventRelay implements CommitSignal {
     client.on('end', () => {
       if (this.stopped || this.client !== client) return;
       this.client = null;
+      this.stats.reconnects++;
       this.options.log?.('[live] relay connection lost; reconnecting');
       this.scheduleReconnect();
     });
@@ -216,7 +230,7 @@ export class EventRelay implements CommitSignal {
       while (this.notifyPending && this.client) {
         this.notifyPending = false;
         this.stats.notificationsSent++;
-        await this.client.query(`NOTIFY ${EVENT_CHANNEL}`);
+        await this.query(`NOTIFY ${EVENT_CHANNEL}`);
       }
     } catch (err) {
       this.options.log?.(`[live] NOTIFY failed (the other instances will poll): ${(err as Error).message}`);
@@ -230,9 +244,7 @@ export class EventRelay implements CommitSignal {
     try {
       for (;;) {
         this.readAgain = false;
-        const client = this.client;
-        const query = (text: string, params: unknown[]) => (client ? client.query(text, params).then((r) => r.rows) : this.dataSource.query(text, params));
-        const rows: Array<Row | { xid: null }> = await query(READ_SETTLED, [this.position.xid.toString(), this.position.seq.toString(), this.options.batchSize]);
+        const rows = await this.query<Row | { xid: null }>(READ_SETTLED, [this.position.xid.toString(), this.position.seq.toString(), this.options.batchSize]);
         this.stats.reads++;
         const events = rows.filter((r): r is Row => r.xid !== null).map(toEvent);
         const unsettled = rows.length > events.length;
