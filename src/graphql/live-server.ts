@@ -62,6 +62,8 @@ const TOPIC_OF_FIELD: Record<string, Topic> = {
 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const REPLAY_PAGE = 200;
+/** Relay batches being executed and sent at once; beyond, the relay waits before reading more. */
+const MAX_BATCHES_IN_FLIGHT = 8;
 const DOCUMENT_CACHE_SIZE = 500;
 
 type Errors = GraphQLFormattedError[];
@@ -150,6 +152,7 @@ export class LiveServer {
   private readonly customerSubs = new Map<string, Set<Subscription>>();
   private readonly documents = new Map<string, { document?: DocumentNode; errors?: Errors }>();
   private delivery: Promise<void> = Promise.resolve();
+  private inFlight = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribe: () => void;
   readonly stats = { executions: 0, messages: 0, slowConsumerCloses: 0, revokedCloses: 0 };
@@ -424,7 +427,7 @@ export class LiveServer {
    * subscriber leaving replay for live can neither miss nor repeat an event), then executes and
    * sends in the background, batch after batch.
    */
-  private dispatch(events: StoredEvent[]): void {
+  private dispatch(events: StoredEvent[]): Promise<void> | undefined {
     const work: Array<{ event: LiveEventObject; groups: Map<string, Subscription[]> }> = [];
     for (const e of events) {
       if (e.topic === Topic.CUSTOMER_MERGED) {
@@ -452,10 +455,11 @@ export class LiveServer {
       }
       if (groups) work.push({ event: toEventObject(e), groups });
     }
-    if (work.length === 0) return;
+    if (work.length === 0) return undefined;
     // Executions start now, concurrently with earlier batches still waiting on the database;
     // only the sending is chained, so that every subscriber gets events in log order.
     const runs = this.run(work);
+    this.inFlight++;
     this.delivery = this.delivery
       .then(async () => {
         for (const run of runs) {
@@ -463,7 +467,10 @@ export class LiveServer {
           for (const sub of run.subs) this.next(sub, json, false);
         }
       })
-      .catch((err) => console.error('[live] delivery failed:', err));
+      .catch((err) => console.error('[live] delivery failed:', err))
+      .finally(() => this.inFlight--);
+    // Too many batches on their way: the relay reads on once they are out.
+    return this.inFlight > MAX_BATCHES_IN_FLIGHT ? this.delivery : undefined;
   }
 
   /** One execution per (event, distinct selection), sharing one set of loaders per scope set. */

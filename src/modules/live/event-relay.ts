@@ -56,8 +56,9 @@ const READ_SETTLED = `
 export class EventRelay implements CommitSignal {
   private client: Client | null = null;
   private chain: Promise<unknown> = Promise.resolve();
+  private readonly aborts = new Set<(err: Error) => void>();
   private position: Position = START;
-  private readonly listeners = new Set<(events: StoredEvent[]) => void>();
+  private readonly listeners = new Set<(events: StoredEvent[]) => void | Promise<unknown>>();
   private reading = false;
   private readAgain = false;
   private notifyPending = false;
@@ -98,8 +99,12 @@ export class EventRelay implements CommitSignal {
     await client?.end().catch(() => undefined);
   }
 
-  /** Listeners are called synchronously, batch after batch, in log order. */
-  subscribe(listener: (events: StoredEvent[]) => void): () => void {
+  /**
+   * Listeners are called synchronously, batch after batch, in log order. A listener that returns
+   * a promise holds the next read until it settles (back-pressure: unsent events then wait in
+   * the database, not in memory).
+   */
+  subscribe(listener: (events: StoredEvent[]) => void | Promise<unknown>): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -178,7 +183,15 @@ export class EventRelay implements CommitSignal {
   private query<T>(text: string, params?: unknown[]): Promise<T[]> {
     const client = this.client;
     if (!client) return this.dataSource.query(text, params);
-    const run = this.chain.then(() => client.query(text, params)).then((r) => r.rows as T[]);
+    // A statement caught by a lost connection must fail at once, or the reads would wait forever.
+    const run = new Promise<T[]>((resolve, reject) => {
+      const abort = (err: Error) => reject(err);
+      this.aborts.add(abort);
+      this.chain
+        .then(() => (this.client === client ? client.query(text, params) : Promise.reject(new Error('relay connection lost'))))
+        .then((r) => resolve(r.rows as T[]), reject)
+        .finally(() => this.aborts.delete(abort));
+    });
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -191,15 +204,23 @@ export class EventRelay implements CommitSignal {
   }
 
   private async connect(): Promise<void> {
-    const client = new Client({ connectionString: this.url, application_name: 'customer-graph live relay' });
-    client.on('error', (err) => this.options.log?.(`[live] relay connection error: ${err.message}`));
-    client.on('end', () => {
+    const client = new Client({ connectionString: this.url, application_name: 'customer-graph live relay', query_timeout: 10_000 });
+    const lost = () => {
       if (this.stopped || this.client !== client) return;
       this.client = null;
+      this.chain = Promise.resolve();
+      for (const abort of [...this.aborts]) abort(new Error('relay connection lost'));
       this.stats.reconnects++;
       this.options.log?.('[live] relay connection lost; reconnecting');
+      client.end().catch(() => undefined);
       this.scheduleReconnect();
+      this.wake();
+    };
+    client.on('error', (err) => {
+      this.options.log?.(`[live] relay connection error: ${err.message}`);
+      lost();
     });
+    client.on('end', lost);
     client.on('notification', (msg) => {
       if (msg.processId === (client as unknown as { processID: number }).processID) return;
       this.stats.notificationsReceived++;
@@ -252,13 +273,16 @@ export class EventRelay implements CommitSignal {
           const last = events[events.length - 1].position;
           if (comparePositions(last, this.position) > 0) this.position = last;
           this.stats.events += events.length;
+          const waits: Array<Promise<unknown>> = [];
           for (const listener of this.listeners) {
             try {
-              listener(events);
+              const wait = listener(events);
+              if (wait) waits.push(wait.catch(() => undefined));
             } catch (err) {
               this.options.log?.(`[live] listener failed: ${(err as Error).stack ?? err}`);
             }
           }
+          if (waits.length) await Promise.all(waits);
         }
         if (events.length === this.options.batchSize) continue;
         // Committed events wait behind an older transaction still running: look again soon.
@@ -272,7 +296,11 @@ export class EventRelay implements CommitSignal {
         if (!this.readAgain) break;
       }
     } catch (err) {
-      if (!this.stopped) this.options.log?.(`[live] reading events failed: ${(err as Error).message}`);
+      if (!this.stopped) {
+        this.options.log?.(`[live] reading events failed: ${(err as Error).message}`);
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => this.wake(), 100);
+      }
     } finally {
       this.reading = false;
     }
