@@ -31,6 +31,9 @@ beforeAll(async () => {
 beforeEach(() => caughtUp(t.server, (q) => t.sql(q)));
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.dispose()));
+  // The server notices closed sockets asynchronously: start every test from none, so that
+  // `subscribed(n)` counts this test's subscriptions only.
+  await eventually(() => t.server.live.snapshot().connections === 0, 10_000, 'the connections of the last test to close');
 });
 afterAll(() => t.close());
 
