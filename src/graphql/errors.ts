@@ -49,6 +49,12 @@ export class ConflictError extends GraphQLError {
   }
 }
 
+export class RateLimitedError extends GraphQLError {
+  constructor(message: string) {
+    super(message, { extensions: { code: ErrorCode.RATE_LIMITED } });
+  }
+}
+
 /** Builds a field path such as `inputs[3].identifiers[0].value`. */
 export function fieldPath(...parts: Array<string | number>): string {
   return parts.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');

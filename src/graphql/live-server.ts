@@ -25,7 +25,7 @@ import { comparePositions, decodeEventCursor, Topic, type Position, type StoredE
 import type { EventRelay } from '../modules/live/event-relay';
 import { toEventObject, type LiveEventObject } from '../modules/live/live.types';
 import { bearerToken, type Context, type Services } from './context';
-import { BadUserInputError, ErrorCode, ForbiddenError, formatError, NotFoundError } from './errors';
+import { BadUserInputError, ErrorCode, ForbiddenError, formatError, NotFoundError, RateLimitedError } from './errors';
 import { createLoaders } from './loaders';
 import { depthLimit } from './plugins/depth-limit';
 
@@ -65,6 +65,8 @@ const REPLAY_PAGE = 200;
 /** Relay batches being executed and sent at once; beyond, the relay waits before reading more. */
 const MAX_BATCHES_IN_FLIGHT = 8;
 const DOCUMENT_CACHE_SIZE = 500;
+/** Operations one connection may have open at once: each costs memory and a place in the fan-out. */
+export const MAX_OPERATIONS_PER_CONNECTION = 100;
 
 type Errors = GraphQLFormattedError[];
 const formatted = (errors: readonly GraphQLError[]): Errors => errors.map((e) => formatError(e.toJSON(), e));
@@ -259,6 +261,13 @@ export class LiveServer {
           return conn.close(LiveCloseCode.BadRequest, 'Invalid message received: subscribe needs an id and payload.query');
         }
         if (conn.subs.has(message.id)) return conn.close(LiveCloseCode.SubscriberAlreadyExists, `Subscriber for ${message.id} already exists`);
+        if (conn.subs.size >= MAX_OPERATIONS_PER_CONNECTION) {
+          return conn.sendJson({
+            id: message.id,
+            type: 'error',
+            payload: formatted([new RateLimitedError(`At most ${MAX_OPERATIONS_PER_CONNECTION} operations may be open on one connection; complete some or open another connection.`)]),
+          });
+        }
         return this.subscribe(conn, message.id, message.payload);
       case 'complete': {
         const sub = conn.subs.get(message.id);

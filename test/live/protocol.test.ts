@@ -54,6 +54,15 @@ describe('the graphql-transport-ws protocol', () => {
     expect((await garbage.closed).code).toBe(4400);
   });
 
+  it('refuses more than 100 open operations on one connection with RATE_LIMITED', async () => {
+    const c = client();
+    const subs = Array.from({ length: 101 }, () => c.subscribe(INTERACTIONS));
+    await subs[100].ended;
+    expect(subs[100].errors).toEqual([[expect.objectContaining({ extensions: { code: 'RATE_LIMITED' } })]]);
+    await subscribed(100);
+    expect(subs.slice(0, 100).every((s) => !s.isEnded())).toBe(true);
+  });
+
   it('answers queries over the websocket too, and pings with pongs', async () => {
     const s = await rawSocket(t.url);
     s.ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${t.keys.admin}` } }));
