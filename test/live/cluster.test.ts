@@ -88,7 +88,7 @@ function subscriber(instance: Instance): LiveClient {
   return c;
 }
 const STAGES = `subscription S($stages: [LifecycleStage!], $after: String) {
-  lifecycleStageChanged(stages: $stages, after: $after) { cursor transitionId customerId from to rule customer { id metrics { orderCount } } }
+  lifecycleStageChanged(stages: $stages, after: $after) { cursor id customerId from to rule customer { id metrics { orderCount } } }
 }`;
 /** The relay of an instance registers a subscription asynchronously: give it a round trip. */
 const settle = () => new Promise((r) => setTimeout(r, 300));
@@ -159,7 +159,7 @@ describe('two server processes on one database', () => {
     expect(sessions.every((s) => s.errors.length === 0)).toBe(true);
 
     expect(received).toHaveLength(2000);
-    expect(new Set(received.map((e) => e.transitionId)).size).toBe(2000);
+    expect(new Set(received.map((e) => e.id)).size).toBe(2000);
     expect(received.every((e) => e.from === null && e.to === 'PROSPECT')).toBe(true);
     // Exactly the changes the writers made…
     expect(new Set(received.map((e) => e.customerId))).toEqual(new Set(orders.flat()));
@@ -172,6 +172,6 @@ describe('two server processes on one database', () => {
     // …and in the log's order, which a fresh replay from the start cursor gives again.
     const replay = subscriber(a).subscribe(STAGES, { after: start });
     await eventually(() => replay.events.length === 2000, 20_000, 'the replay');
-    expect(replay.events.map((e) => e.transitionId)).toEqual(received.map((e) => e.transitionId));
+    expect(replay.events.map((e) => e.id)).toEqual(received.map((e) => e.id));
   });
 });

@@ -1,47 +1,18 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, ID, ObjectType } from 'type-graphql';
 
-import { JSONScalar } from '../../graphql/scalars/json.scalar';
 import { IdentifierType } from '../identity/identifier-type.enum';
 import { Channel } from '../interactions/channel.enum';
 import { InteractionType } from '../interactions/interaction-type.enum';
-import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
+import { LifecycleTransition } from '../lifecycle/lifecycle-transition.entity';
+import type { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
 import type { LifecycleFacts } from '../lifecycle/rules';
 import { Topic, type StoredEvent } from './event';
 
+/** A stored transition as an event: the same fields, plus where it stands in the event log. */
 @ObjectType({ description: 'A customer changed lifecycle stage. `cursor` resumes a subscription right after this event.' })
-export class LifecycleStageChange {
+export class LifecycleStageChange extends LifecycleTransition {
   @Field({ description: 'Pass as `after` to receive every later change, none twice.' })
   cursor!: string;
-
-  @Field(() => ID, { description: 'The customer as it was when the change was recorded; `customer` follows later merges.' })
-  customerId!: string;
-
-  @Field(() => ID)
-  transitionId!: string;
-
-  @Field(() => LifecycleStage, { nullable: true, description: 'Null for the first stage of a customer.' })
-  from!: LifecycleStage | null;
-
-  @Field(() => LifecycleStage)
-  to!: LifecycleStage;
-
-  @Field({ description: 'When the change became true: the causing interaction\'s occurredAt, or the instant a time threshold passed.' })
-  at!: Date;
-
-  @Field(() => Int, { description: 'Number of the rule of the lifecycle model that matched (BRIEF §3).' })
-  rule!: number;
-
-  @Field()
-  ruleName!: string;
-
-  @Field(() => ID, { nullable: true, description: 'The interaction that caused it; null when time passed.' })
-  causeInteractionId!: string | null;
-
-  @Field(() => JSONScalar, { description: 'The figures the rule looked at.' })
-  facts!: LifecycleFacts;
-
-  @Field({ description: 'When the change was committed.' })
-  recordedAt!: Date;
 }
 
 @ObjectType({ description: 'An interaction was stored.' })
@@ -105,7 +76,7 @@ export function toEventObject(e: StoredEvent): LiveEventObject {
       return Object.assign(new LifecycleStageChange(), {
         cursor: e.cursor,
         customerId: e.customerId,
-        transitionId: p.transitionId,
+        id: p.transitionId,
         from: p.from as LifecycleStage | null,
         to: p.to as LifecycleStage,
         at: new Date(p.at),
