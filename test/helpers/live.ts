@@ -1,6 +1,9 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
+import type { Config } from '../../src/config';
+import { startTestServer, type TestServer } from './server';
+
 export interface Received<T = any> {
   events: T[];
   errors: unknown[];
@@ -93,8 +96,52 @@ export function rawSocket(httpUrl: string, protocol: string | null = 'graphql-tr
  * `after` starts at the relay's position, so events committed just before it may still reach it:
  * tests that count events subscribe only once the relay has caught up.
  */
-export async function caughtUp(server: { relay: { head: { xid: bigint; seq: bigint } } }, sql: (q: string) => Promise<any[]>): Promise<void> {
-  const [last] = await sql(`SELECT xid::text, seq::text FROM event ORDER BY xid DESC, seq DESC LIMIT 1`);
+export async function caughtUp(t: TestServer): Promise<void> {
+  const [last] = await t.sql(`SELECT xid::text, seq::text FROM event ORDER BY xid DESC, seq DESC LIMIT 1`);
   if (!last) return;
-  await eventually(() => server.relay.head.xid > BigInt(last.xid) || (server.relay.head.xid === BigInt(last.xid) && server.relay.head.seq >= BigInt(last.seq)), 5000, 'the relay to catch up');
+  const head = () => t.server.relay.head;
+  await eventually(() => head().xid > BigInt(last.xid) || (head().xid === BigInt(last.xid) && head().seq >= BigInt(last.seq)), 5000, 'the relay to catch up');
+}
+
+export interface LiveTestServer {
+  /** The server; set once the suite's `beforeAll` has run. */
+  readonly t: TestServer;
+  /** A graphql-ws client (the subscribe-scoped key by default), disposed after the test. */
+  client(key?: string | null): LiveClient;
+  /** Waits until `n` subscriptions are past their replay and receive live events. */
+  subscribed(n: number): Promise<number>;
+  caughtUp(): Promise<void>;
+}
+
+/**
+ * One test server for a websocket suite, with its hooks: every test starts with the relay caught
+ * up and no connection open (the server notices closed sockets asynchronously), so that
+ * `subscribed(n)` counts that test's subscriptions only.
+ */
+export function useLiveServer(overrides: Partial<Config> = {}): LiveTestServer {
+  let server: TestServer | undefined;
+  const clients: LiveClient[] = [];
+  const live: LiveTestServer = {
+    get t() {
+      if (!server) throw new Error('the live test server is not started yet (use it inside tests and hooks)');
+      return server;
+    },
+    client(key = live.t.keys.subscribe) {
+      const c = liveClient(live.t.url, key);
+      clients.push(c);
+      return c;
+    },
+    subscribed: (n) => eventually(() => live.t.server.live.snapshot().liveSubscriptions >= n, 5000, `${n} subscriptions`),
+    caughtUp: () => caughtUp(live.t),
+  };
+  beforeAll(async () => {
+    server = await startTestServer(overrides);
+  });
+  beforeEach(() => live.caughtUp());
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.dispose()));
+    await eventually(() => live.t.server.live.snapshot().connections === 0, 10_000, 'the connections of the last test to close');
+  });
+  afterAll(() => server?.close());
+  return live;
 }

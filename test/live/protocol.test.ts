@@ -1,29 +1,16 @@
 import { encodeEventCursor } from '../../src/modules/live/event';
 import { interaction } from '../helpers/factories';
-import { caughtUp, eventually, liveClient, rawSocket, type LiveClient } from '../helpers/live';
+import { eventually, liveClient, rawSocket, useLiveServer } from '../helpers/live';
 import { startTestServer, type TestServer } from '../helpers/server';
 
-let t: TestServer;
-const clients: LiveClient[] = [];
-function client(key: string | null = t.keys.subscribe): LiveClient {
-  const c = liveClient(t.url, key);
-  clients.push(c);
-  return c;
-}
-const subscribed = (n: number) => eventually(() => t.server.live.snapshot().liveSubscriptions >= n, 5000, `${n} subscriptions`);
 const INTERACTIONS = 'subscription I($after: String) { interactionRecorded(after: $after) { cursor interactionId } }';
 
-beforeAll(async () => {
-  t = await startTestServer();
+const live = useLiveServer();
+const { client, subscribed } = live;
+let t: TestServer;
+beforeAll(() => {
+  t = live.t;
 });
-beforeEach(() => caughtUp(t.server, (q) => t.sql(q)));
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.dispose()));
-  // The server notices closed sockets asynchronously: start every test from none, so that
-  // `subscribed(n)` counts this test's subscriptions only.
-  await eventually(() => t.server.live.snapshot().connections === 0, 10_000, 'the connections of the last test to close');
-});
-afterAll(() => t.close());
 
 describe('the graphql-transport-ws protocol', () => {
   const init = { type: 'connection_init', payload: { authorization: '' } };

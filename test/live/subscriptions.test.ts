@@ -2,8 +2,8 @@ import { Client } from 'pg';
 
 import { RecordInteractionsDocument } from '../generated/graphql';
 import { interaction, unique } from '../helpers/factories';
-import { caughtUp, eventually, liveClient, rawSocket, type LiveClient } from '../helpers/live';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { eventually, rawSocket, useLiveServer } from '../helpers/live';
+import type { TestServer } from '../helpers/server';
 
 const STAGES = `subscription Stages($stages: [LifecycleStage!], $customerId: ID, $after: String) {
   lifecycleStageChanged(stages: $stages, customerId: $customerId, after: $after) {
@@ -17,28 +17,14 @@ const INTERACTIONS = `subscription Interactions($customerId: ID, $types: [Intera
 
 const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
 
+
+const live = useLiveServer({ liveMaxBufferBytes: 64 * 1024, liveKeyCheckSeconds: 1 });
+const { client, subscribed } = live;
 let t: TestServer;
-const clients: LiveClient[] = [];
-function client(key: string | null = t.keys.subscribe): LiveClient {
-  const c = liveClient(t.url, key);
-  clients.push(c);
-  return c;
-}
-
-beforeAll(async () => {
-  t = await startTestServer({ liveMaxBufferBytes: 64 * 1024, liveKeyCheckSeconds: 1 });
+beforeAll(() => {
+  t = live.t;
 });
-beforeEach(() => caughtUp(t.server, (q) => t.sql(q)));
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.dispose()));
-  // The server notices closed sockets asynchronously: start every test from none, so that
-  // `subscribed(n)` counts this test's subscriptions only.
-  await eventually(() => t.server.live.snapshot().connections === 0, 10_000, 'the connections of the last test to close');
-});
-afterAll(() => t.close());
 
-/** Waits until the server has the subscription registered for live events. */
-const subscribed = (n: number) => eventually(() => t.server.live.snapshot().liveSubscriptions >= n, 5000, `${n} subscriptions`);
 
 describe('lifecycleStageChanged', () => {
   it('pushes each stage change with its customer, explanation and cursor', async () => {
@@ -86,7 +72,7 @@ describe('lifecycleStageChanged', () => {
     const older = await t.record(interaction({ type: 'PURCHASE', amount: '5', occurredAt: daysAgo(20), identifiers: [email] }));
     const younger = await t.record(interaction({ type: 'PURCHASE', amount: '5', occurredAt: daysAgo(19), identifiers: [card] }));
     const other = await t.record(interaction({ type: 'PAGE_VIEW', occurredAt: daysAgo(19), identifiers: [{ type: 'ANONYMOUS_ID', value: unique('a') }] }));
-    await caughtUp(t.server, (q) => t.sql(q));
+    await live.caughtUp();
 
     const ofYounger = client().subscribe(STAGES, { customerId: younger.customerId });
     const ofOther = client().subscribe(STAGES, { customerId: other.customerId });
@@ -99,7 +85,7 @@ describe('lifecycleStageChanged', () => {
     expect(ofYounger.events.map((e) => [e.customerId, e.to])).toEqual([[older.customerId, 'ACTIVE']]);
 
     // Subscribing now with the merged id: the survivor's next change arrives.
-    await caughtUp(t.server, (q) => t.sql(q));
+    await live.caughtUp();
     const byMergedId = client().subscribe(STAGES, { customerId: younger.customerId });
     await subscribed(3);
     await t.record(interaction({ type: 'PURCHASE', amount: '5', occurredAt: daysAgo(17), identifiers: [email] }));

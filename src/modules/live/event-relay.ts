@@ -7,7 +7,6 @@ import {
   START,
   Topic,
   type CommitSignal,
-  type NewEvent,
   type Position,
   type StoredEvent,
 } from './event';
@@ -164,16 +163,6 @@ export class EventRelay implements CommitSignal {
       [before],
     );
     return rows[0]?.n ?? 0;
-  }
-
-  /** Appends events outside any other write (tests and tools); the relays are woken. */
-  async append(events: NewEvent[]): Promise<void> {
-    if (!events.length) return;
-    await this.dataSource.query(
-      `INSERT INTO event (topic, customer_id, payload) SELECT * FROM unnest($1::varchar[], $2::uuid[], $3::jsonb[])`,
-      [events.map((e) => e.topic), events.map((e) => e.customerId), events.map((e) => JSON.stringify(e.payload))],
-    );
-    this.committed();
   }
 
   /**
