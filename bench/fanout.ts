@@ -33,7 +33,7 @@ import WebSocket from 'ws';
 import { createDataSource } from '../src/db/data-source';
 import { ApiKeyService } from '../src/modules/access/api-key.service';
 import { Scope } from '../src/modules/access/scope.enum';
-import { freshDatabase, machine } from './fresh-server';
+import { freshDatabase, machine, UNLIMITED } from './fresh-server';
 
 const { values: args } = parseArgs({
   options: {
@@ -96,7 +96,9 @@ async function collectGarbage(inspectorUrl: string): Promise<void> {
 }
 
 async function startServerProcess(databaseUrl: string): Promise<{ child: ChildProcess; url: string; inspector: string }> {
-  const env = { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', LIFECYCLE_SWEEP_SECONDS: '0', NODE_ENV: 'production' };
+  const env = { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', LIFECYCLE_SWEEP_SECONDS: '0', NODE_ENV: 'production',
+    // One key stands for thousands of screens here; the per-key caps are for partners' keys.
+    LIVE_MAX_CONNECTIONS_PER_KEY: '100000', LIVE_MAX_SUBSCRIPTIONS_PER_KEY: '100000' };
   const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', '-r', 'ts-node/register/transpile-only', 'src/index.ts'], { cwd: path.join(__dirname, '..'), env });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -116,8 +118,8 @@ async function main(): Promise<void> {
   const ds = createDataSource(db.url);
   await ds.initialize();
   const apiKeys = new ApiKeyService(ds);
-  const admin = (await apiKeys.create('bench admin', [Scope.ADMIN])).key;
-  const watcher = (await apiKeys.create('bench subscribers', [Scope.SUBSCRIBE])).key;
+  const admin = (await apiKeys.create('bench admin', [Scope.ADMIN], UNLIMITED)).key;
+  const watcher = (await apiKeys.create('bench subscribers', [Scope.SUBSCRIBE], UNLIMITED)).key;
   await ds.destroy();
   const { child, url, inspector } = await startServerProcess(db.url);
   const pid = child.pid!;

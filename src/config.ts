@@ -37,6 +37,45 @@ export interface Config {
   liveKeyCheckSeconds: number;
   /** Days the event log keeps events (how far back `after` cursors can resume). */
   eventRetentionDays: number;
+  /** What one operation may ask for, checked before anything runs (HTTP and websocket alike). */
+  limits: OperationLimits;
+  /** Default per-key token bucket; a key may carry its own rate and burst. */
+  rateLimit: RateLimit;
+  /** Largest HTTP body and websocket message accepted. */
+  maxBodyBytes: number;
+  /** PostgreSQL statement_timeout of the API's pool (reads, writes, sweeps). */
+  statementTimeoutMs: number;
+  /** Connections of the separate pool serving analytics queries, and their statement_timeout. */
+  analyticsPoolSize: number;
+  analyticsStatementTimeoutMs: number;
+  /** Websocket connections one key may hold open at once, on one instance. */
+  liveMaxConnectionsPerKey: number;
+  /** Operations (subscriptions, queries) open at once on one websocket connection. */
+  liveMaxOperationsPerConnection: number;
+  /** Subscriptions one key may hold across all its connections, on one instance. */
+  liveMaxSubscriptionsPerKey: number;
+  /** Schema introspection and the landing page; off by default when NODE_ENV=production. */
+  introspection: boolean;
+}
+
+export interface OperationLimits {
+  /** Nested fields (fragments counted once, where they are spread). */
+  maxDepth: number;
+  maxAliases: number;
+  maxDirectives: number;
+  /** Lexical tokens of the document; the parser stops at this count. */
+  maxTokens: number;
+  /** Cost budget of one operation (see src/graphql/plugins/operation-limits.ts for the model). */
+  maxCost: number;
+  /** Field selections evaluated while costing, fragments expanded (a guard against fragment bombs). */
+  maxQueryNodes: number;
+}
+
+export interface RateLimit {
+  /** Tokens added per second: the sustained request rate. */
+  perSecond: number;
+  /** Bucket size: requests that may arrive at once after a quiet period. */
+  burst: number;
 }
 
 export class ConfigError extends Error {}
@@ -75,6 +114,14 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
     throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
   }
   return value;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
 }
 
 function parseLimits(raw: string | undefined): IdentifierLimits {
@@ -150,5 +197,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     livePollMs: int(env, 'LIVE_POLL_MS', 1000, 50, 60_000),
     liveKeyCheckSeconds: int(env, 'LIVE_KEY_CHECK_SECONDS', 2, 1, 3600),
     eventRetentionDays: int(env, 'EVENT_RETENTION_DAYS', 7, 1, 3650),
+    limits: {
+      maxDepth: int(env, 'MAX_QUERY_DEPTH', 10, 2, 100),
+      maxAliases: int(env, 'MAX_QUERY_ALIASES', 30, 0, 10_000),
+      maxDirectives: int(env, 'MAX_QUERY_DIRECTIVES', 50, 0, 10_000),
+      maxTokens: int(env, 'MAX_QUERY_TOKENS', 5000, 100, 1_000_000),
+      maxCost: int(env, 'MAX_OPERATION_COST', 50_000, 100, 100_000_000),
+      maxQueryNodes: int(env, 'MAX_QUERY_NODES', 10_000, 100, 1_000_000),
+    },
+    rateLimit: {
+      perSecond: int(env, 'RATE_LIMIT_PER_SECOND', 100, 1, 1_000_000),
+      burst: int(env, 'RATE_LIMIT_BURST', 200, 1, 1_000_000),
+    },
+    maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1024 * 1024, 16 * 1024, 256 * 1024 * 1024),
+    statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
+    analyticsPoolSize: int(env, 'ANALYTICS_POOL_SIZE', 2, 1, 100),
+    analyticsStatementTimeoutMs: int(env, 'ANALYTICS_STATEMENT_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    liveMaxConnectionsPerKey: int(env, 'LIVE_MAX_CONNECTIONS_PER_KEY', 20, 1, 1_000_000),
+    liveMaxOperationsPerConnection: int(env, 'LIVE_MAX_OPERATIONS_PER_CONNECTION', 100, 1, 100_000),
+    liveMaxSubscriptionsPerKey: int(env, 'LIVE_MAX_SUBSCRIPTIONS_PER_KEY', 500, 1, 10_000_000),
+    introspection: bool(env, 'GRAPHQL_INTROSPECTION', env.NODE_ENV !== 'production'),
   };
 }

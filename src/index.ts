@@ -13,7 +13,11 @@ async function main(): Promise<void> {
 
   log(config.databaseUrl ? 'Using the PostgreSQL server of DATABASE_URL' : `Starting the embedded PostgreSQL (data in ${config.dataDir}/pg)…`);
   const db: Database = await openDatabase(config, config.logLevel === 'debug' ? (l) => console.log(`[postgres] ${l}`) : undefined, { ownSignalHandling: true });
-  const dataSource = createDataSource(db.url, { poolSize: config.dbPoolSize, verbose: config.logLevel === 'debug' });
+  const dataSource = createDataSource(db.url, {
+    poolSize: config.dbPoolSize,
+    verbose: config.logLevel === 'debug',
+    statementTimeoutMs: config.statementTimeoutMs,
+  });
   let server: RunningServer;
   try {
     try {

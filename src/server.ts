@@ -4,6 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { DataSource } from 'typeorm';
@@ -11,14 +12,14 @@ import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/Postgres
 
 import type { Config } from './config';
 import { buildSchema } from './graphql/build-schema';
-import { createContext, type Context, type Services } from './graphql/context';
+import { contextFor, type Context, type Services } from './graphql/context';
 import { formatError } from './graphql/errors';
+import { authenticate, jsonErrors, notFound, type AuthenticatedRequest } from './graphql/http-guard';
 import { LiveServer } from './graphql/live-server';
-import { depthLimit } from './graphql/plugins/depth-limit';
-
-/** Deep enough for a page of customers with their interactions and each one's customer. */
-export const MAX_QUERY_DEPTH = 10;
+import { operationLimitsPlugin, validationRules } from './graphql/plugins/operation-limits';
 import { ApiKeyService } from './modules/access/api-key.service';
+import { RateLimiter } from './modules/access/token-bucket';
+import { createDataSource } from './db/data-source';
 import { CustomerService } from './modules/customers/customer.service';
 import { IngestService } from './modules/interactions/ingest.service';
 import { JourneyAnalyticsService } from './modules/journeys/journey-analytics.service';
@@ -35,20 +36,23 @@ export interface RunningServer {
   relay: EventRelay;
   /** graphql-ws on /graphql. */
   live: LiveServer;
+  /** The small pool that serves analytics queries, apart from profile reads and writes. */
+  analyticsDataSource: DataSource;
   /** Stops accepting, drains in-flight requests, then resolves. Does not close the DataSource. */
   stop(): Promise<void>;
 }
 
-export function createServices(dataSource: DataSource, config: Config, signal?: CommitSignal): Services {
+export function createServices(dataSource: DataSource, config: Config, signal?: CommitSignal, analyticsDataSource: DataSource = dataSource): Services {
   const journeys = new JourneyService(config.journeyAbandonAfterDays);
   const lifecycle = new LifecycleService(dataSource, config.lifecycle, config.sweepBatchSize, journeys, signal);
   return {
     config,
     apiKeys: new ApiKeyService(dataSource, config.apiKeyCacheSeconds),
+    rateLimiter: new RateLimiter(config.rateLimit),
     customers: new CustomerService(dataSource),
     ingest: new IngestService(dataSource, config, lifecycle, journeys, signal),
     lifecycle,
-    analytics: new JourneyAnalyticsService(dataSource),
+    analytics: new JourneyAnalyticsService(analyticsDataSource),
   };
 }
 
@@ -62,25 +66,49 @@ async function migrationsApplied(dataSource: DataSource): Promise<boolean> {
  */
 export async function startServer(dataSource: DataSource, config: Config, port = config.port, host = config.host): Promise<RunningServer> {
   const log = (line: string) => config.logLevel !== 'silent' && console.log(line);
-  const relay = new EventRelay(dataSource, (dataSource.options as PostgresConnectionOptions).url!, { pollMs: config.livePollMs, batchSize: 500, log });
-  const services = createServices(dataSource, config, relay);
+  const url = (dataSource.options as PostgresConnectionOptions).url!;
+  // Analytics aggregate over the whole base: their own small pool, so that however many arrive
+  // at once, profile reads and writes keep their connections.
+  const analyticsDataSource = createDataSource(url, {
+    poolSize: config.analyticsPoolSize,
+    statementTimeoutMs: config.analyticsStatementTimeoutMs,
+    applicationName: 'customer-graph analytics',
+  });
+  await analyticsDataSource.initialize();
+  const relay = new EventRelay(dataSource, url, { pollMs: config.livePollMs, batchSize: 500, log });
+  const services = createServices(dataSource, config, relay, analyticsDataSource);
   await relay.start();
   const app = express();
+  app.disable('x-powered-by');
   const httpServer = http.createServer(app);
   const schema = buildSchema();
   const live = new LiveServer(httpServer, schema, services, relay, {
     maxBufferBytes: config.liveMaxBufferBytes,
     keyCheckSeconds: config.liveKeyCheckSeconds,
-    maxDepth: MAX_QUERY_DEPTH,
+    maxPayloadBytes: config.maxBodyBytes,
+    limits: config.limits,
+    introspection: config.introspection,
+    maxConnectionsPerKey: config.liveMaxConnectionsPerKey,
+    maxOperationsPerConnection: config.liveMaxOperationsPerConnection,
+    maxSubscriptionsPerKey: config.liveMaxSubscriptionsPerKey,
   });
   const apollo = new ApolloServer<Context>({
     schema,
     formatError,
-    validationRules: [depthLimit(MAX_QUERY_DEPTH)],
+    validationRules: validationRules(config.limits, config.introspection),
+    // The parser gives up past this many tokens: a 10 MB document costs what its first tokens cost.
+    parseOptions: { maxTokens: config.limits.maxTokens },
+    introspection: config.introspection,
+    // No "did you mean" hints that would describe the schema when introspection is off.
+    hideSchemaDetailsFromClientErrors: !config.introspection,
     includeStacktraceInErrorResponses: false,
     // src/index.ts owns SIGINT/SIGTERM: it drains HTTP, then closes the pool and the database.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      operationLimitsPlugin(config.limits),
+      ...(config.introspection ? [] : [ApolloServerPluginLandingPageDisabled()]),
+    ],
   });
   await apollo.start();
 
@@ -113,11 +141,15 @@ export async function startServer(dataSource: DataSource, config: Config, port =
   });
   app.use(
     '/graphql',
-    express.json({ limit: '20mb' }),
+    // The key and its rate are checked from the headers, before the body is read.
+    authenticate(services, { landingPage: config.introspection }),
+    express.json({ limit: config.maxBodyBytes }),
     expressMiddleware(apollo, {
-      context: ({ req }) => createContext(services, req.headers.authorization),
+      context: async ({ req }) => contextFor(services, (req as AuthenticatedRequest).principal),
     }),
   );
+  app.use(notFound);
+  app.use(jsonErrors(config.maxBodyBytes));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -155,6 +187,7 @@ export async function startServer(dataSource: DataSource, config: Config, port =
     services,
     relay,
     live,
+    analyticsDataSource,
     async stop() {
       clearInterval(sweepTimer);
       loopDelay.disable();
@@ -162,6 +195,7 @@ export async function startServer(dataSource: DataSource, config: Config, port =
       await apollo.stop();
       await sweeping;
       await relay.stop();
+      await analyticsDataSource.destroy();
     },
   };
 }

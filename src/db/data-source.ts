@@ -14,7 +14,10 @@ import { QueryCounter } from './query-counter';
 export const entities = [ApiKey, Customer, Identifier, Interaction, Merge, IdentityConflict, LifecycleTransition, Journey];
 
 /** The one DataSource of a process. The schema only ever changes through `migrations/`. */
-export function createDataSource(url: string, options: { poolSize?: number; verbose?: boolean } = {}): DataSource {
+export function createDataSource(
+  url: string,
+  options: { poolSize?: number; verbose?: boolean; statementTimeoutMs?: number; applicationName?: string } = {},
+): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
@@ -27,7 +30,8 @@ export function createDataSource(url: string, options: { poolSize?: number; verb
     logger: new QueryCounter(options.verbose),
     maxQueryExecutionTime: 2000,
     poolSize: options.poolSize ?? 20,
-    extra: { application_name: 'customer-graph' },
+    // statement_timeout (0: none) bounds what one statement may hold a connection for.
+    extra: { application_name: options.applicationName ?? 'customer-graph', statement_timeout: options.statementTimeoutMs ?? 0 },
   });
 }
 

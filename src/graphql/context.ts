@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import type { ApiKeyService, Principal } from '../modules/access/api-key.service';
+import type { RateLimiter } from '../modules/access/token-bucket';
 import type { CustomerService } from '../modules/customers/customer.service';
 import type { IngestService } from '../modules/interactions/ingest.service';
 import type { LifecycleService } from '../modules/lifecycle/lifecycle.service';
@@ -11,6 +12,8 @@ import { createLoaders, type Loaders } from './loaders';
 export interface Services {
   config: Config;
   apiKeys: ApiKeyService;
+  /** Per-key token buckets of this instance (HTTP requests and websocket operations). */
+  rateLimiter: RateLimiter;
   customers: CustomerService;
   ingest: IngestService;
   lifecycle: LifecycleService;
@@ -31,13 +34,10 @@ export function bearerToken(header: unknown): string | null {
 }
 
 /**
- * Builds the context of one operation. Every operation needs a valid API key: without one the
- * request fails here, before any resolver runs, with UNAUTHENTICATED.
+ * Builds the context of one operation for a caller whose key was verified (over HTTP, by the
+ * guard in http-guard.ts before the body is read). Without a principal nothing runs.
  */
-export async function createContext(services: Services, authorization: unknown, options: { cacheLoaders?: boolean } = {}): Promise<Context> {
-  const token = bearerToken(authorization);
-  if (!token) throw new UnauthenticatedError();
-  const principal = await services.apiKeys.verify(token);
-  if (!principal) throw new UnauthenticatedError('The API key is unknown or revoked.');
+export function contextFor(services: Services, principal: Principal | undefined, options: { cacheLoaders?: boolean } = {}): Context {
+  if (!principal) throw new UnauthenticatedError();
   return { ...services, principal, loaders: createLoaders(services.customers, { cache: options.cacheLoaders }) };
 }

@@ -50,8 +50,10 @@ export class ConflictError extends GraphQLError {
 }
 
 export class RateLimitedError extends GraphQLError {
-  constructor(message: string) {
-    super(message, { extensions: { code: ErrorCode.RATE_LIMITED } });
+  /** `retryAfterMs`: when waiting helps, how long; `extensions.retryAfter` says it in whole seconds. */
+  constructor(message: string, retryAfterMs?: number) {
+    const retry = retryAfterMs === undefined ? {} : { retryAfter: Math.max(1, Math.ceil(retryAfterMs / 1000)), retryAfterMs };
+    super(message, { extensions: { code: ErrorCode.RATE_LIMITED, ...retry } });
   }
 }
 

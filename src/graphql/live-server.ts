@@ -8,7 +8,6 @@ import {
   GraphQLError,
   Kind,
   parse,
-  specifiedRules,
   validate,
   visit,
   type DocumentNode,
@@ -16,6 +15,8 @@ import {
   type FieldNode,
   type GraphQLFormattedError,
   type GraphQLSchema,
+  type OperationDefinitionNode,
+  type ValidationRule,
 } from 'graphql';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
@@ -26,8 +27,9 @@ import type { EventRelay } from '../modules/live/event-relay';
 import { toEventObject, type LiveEventObject } from '../modules/live/live.types';
 import { bearerToken, type Context, type Services } from './context';
 import { BadUserInputError, ErrorCode, ForbiddenError, formatError, NotFoundError, RateLimitedError } from './errors';
+import type { OperationLimits } from '../config';
 import { createLoaders } from './loaders';
-import { depthLimit } from './plugins/depth-limit';
+import { allValidationRules, checkCost } from './plugins/operation-limits';
 
 export const LIVE_PROTOCOL = 'graphql-transport-ws';
 
@@ -42,6 +44,7 @@ export enum LiveCloseCode {
   SubscriberAlreadyExists = 4409,
   /** More than the send-buffer bound waits for this client: reconnect and resubscribe with `after: <last cursor>`. */
   SlowConsumer = 4413,
+  /** A second connection_init, or more connections than LIVE_MAX_CONNECTIONS_PER_KEY for one key. */
   TooManyInitialisationRequests = 4429,
 }
 
@@ -50,7 +53,13 @@ export interface LiveOptions {
   maxBufferBytes: number;
   /** How often the keys of open connections are checked for revocation. */
   keyCheckSeconds: number;
-  maxDepth: number;
+  /** Largest message accepted (a bigger one closes the connection, 1009). */
+  maxPayloadBytes: number;
+  limits: OperationLimits;
+  introspection: boolean;
+  maxConnectionsPerKey: number;
+  maxOperationsPerConnection: number;
+  maxSubscriptionsPerKey: number;
   initTimeoutMs?: number;
   heartbeatMs?: number;
 }
@@ -64,9 +73,30 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const REPLAY_PAGE = 200;
 /** Relay batches being executed and sent at once; beyond, the relay waits before reading more. */
 const MAX_BATCHES_IN_FLIGHT = 8;
-const DOCUMENT_CACHE_SIZE = 500;
-/** Operations one connection may have open at once: each costs memory and a place in the fan-out. */
-export const MAX_OPERATIONS_PER_CONNECTION = 100;
+/**
+ * Parsed documents are kept by their text for the subscriptions that reuse them, bounded in
+ * bytes: only documents up to CACHEABLE_DOCUMENT_BYTES, and CACHE_BYTES of text in all (a parsed
+ * document weighs some ten times its text).
+ */
+const CACHEABLE_DOCUMENT_BYTES = 16 * 1024;
+const CACHE_BYTES = 1024 * 1024;
+
+/** The one field a subscription selects, found through inline fragments and fragment spreads. */
+function rootField(document: DocumentNode, operation: OperationDefinitionNode): FieldNode | undefined {
+  const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+  const pending = [...operation.selectionSet.selections];
+  const seen = new Set<string>();
+  while (pending.length) {
+    const selection = pending.shift()!;
+    if (selection.kind === Kind.FIELD) return selection;
+    if (selection.kind === Kind.INLINE_FRAGMENT) pending.push(...selection.selectionSet.selections);
+    else if (!seen.has(selection.name.value)) {
+      seen.add(selection.name.value);
+      pending.push(...(fragments.get(selection.name.value)?.selectionSet.selections ?? []));
+    }
+  }
+  return undefined;
+}
 
 type Errors = GraphQLFormattedError[];
 const formatted = (errors: readonly GraphQLError[]): Errors => errors.map((e) => formatError(e.toJSON(), e));
@@ -153,6 +183,10 @@ export class LiveServer {
   private readonly topicSubs = new Map<Topic, Set<Subscription>>();
   private readonly customerSubs = new Map<string, Set<Subscription>>();
   private readonly documents = new Map<string, { document?: DocumentNode; errors?: Errors }>();
+  private documentBytes = 0;
+  private readonly rules: ValidationRule[];
+  /** Open connections of each key, for the per-key caps. */
+  private readonly keyConnections = new Map<string, Set<LiveConnection>>();
   private delivery: Promise<void> = Promise.resolve();
   private inFlight = 0;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -169,9 +203,10 @@ export class LiveServer {
     this.wss = new WebSocketServer({
       server: httpServer,
       path: '/graphql',
-      maxPayload: 1024 * 1024,
+      maxPayload: options.maxPayloadBytes,
       handleProtocols: (protocols) => (protocols.has(LIVE_PROTOCOL) ? LIVE_PROTOCOL : false),
     });
+    this.rules = allValidationRules(options.limits, options.introspection);
     this.wss.on('connection', (socket) => this.open(socket));
     this.unsubscribe = relay.subscribe((events) => this.dispatch(events));
     const keyCheck = setInterval(() => void this.checkKeys(), options.keyCheckSeconds * 1000);
@@ -236,6 +271,18 @@ export class LiveServer {
     for (const sub of conn.subs.values()) this.remove(sub);
     conn.subs.clear();
     this.connections.delete(conn);
+    if (conn.principal) {
+      const mine = this.keyConnections.get(conn.principal.id);
+      mine?.delete(conn);
+      if (mine?.size === 0) this.keyConnections.delete(conn.principal.id);
+    }
+  }
+
+  /** Operations open on every connection of a key. */
+  private operationsOf(keyId: string): number {
+    let n = 0;
+    for (const c of this.keyConnections.get(keyId) ?? []) n += c.subs.size;
+    return n;
   }
 
   private async receive(conn: LiveConnection, data: RawData): Promise<void> {
@@ -261,12 +308,17 @@ export class LiveServer {
           return conn.close(LiveCloseCode.BadRequest, 'Invalid message received: subscribe needs an id and payload.query');
         }
         if (conn.subs.has(message.id)) return conn.close(LiveCloseCode.SubscriberAlreadyExists, `Subscriber for ${message.id} already exists`);
-        if (conn.subs.size >= MAX_OPERATIONS_PER_CONNECTION) {
-          return conn.sendJson({
-            id: message.id,
-            type: 'error',
-            payload: formatted([new RateLimitedError(`At most ${MAX_OPERATIONS_PER_CONNECTION} operations may be open on one connection; complete some or open another connection.`)]),
-          });
+        {
+          const { maxOperationsPerConnection, maxSubscriptionsPerKey } = this.options;
+          const refuse = (error: GraphQLError) => conn.sendJson({ id: message.id, type: 'error', payload: formatted([error]) });
+          if (conn.subs.size >= maxOperationsPerConnection) {
+            return refuse(new RateLimitedError(`At most ${maxOperationsPerConnection} operations may be open on one connection; complete some first.`));
+          }
+          if (this.operationsOf(conn.principal.id) >= maxSubscriptionsPerKey) {
+            return refuse(new RateLimitedError(`At most ${maxSubscriptionsPerKey} operations may be open at once for one API key, over all its connections; complete some first.`));
+          }
+          const waitMs = this.services.rateLimiter.take(conn.principal.id, conn.principal.rateLimit);
+          if (waitMs > 0) return refuse(new RateLimitedError(`The API key "${conn.principal.name}" is over its request rate; retry in ${waitMs} ms.`, waitMs));
         }
         return this.subscribe(conn, message.id, message.payload);
       case 'complete': {
@@ -288,23 +340,44 @@ export class LiveServer {
     const principal = await this.services.apiKeys.verify(token);
     if (!principal) return conn.close(LiveCloseCode.Unauthorized, 'Unauthorized: the API key is unknown or revoked');
     if (conn.closing) return;
+    let mine = this.keyConnections.get(principal.id);
+    if ((mine?.size ?? 0) >= this.options.maxConnectionsPerKey) {
+      return conn.close(
+        LiveCloseCode.TooManyInitialisationRequests,
+        `Rate limited: the API key already has ${this.options.maxConnectionsPerKey} open connections; use them or close some`,
+      );
+    }
+    if (!mine) this.keyConnections.set(principal.id, (mine = new Set()));
+    mine.add(conn);
     clearTimeout(conn.initTimer);
     conn.principal = principal;
     conn.sendJson({ type: 'connection_ack' });
   }
 
   private parse(query: string): { document?: DocumentNode; errors?: Errors } {
-    let entry = this.documents.get(query);
-    if (!entry) {
-      try {
-        const document = parse(query);
-        const errors = validate(this.schema, document, [...specifiedRules, depthLimit(this.options.maxDepth)]);
-        entry = errors.length ? { errors: formatted(errors) } : { document };
-      } catch (err) {
-        entry = { errors: formatted([err as GraphQLError]) };
-      }
-      if (this.documents.size >= DOCUMENT_CACHE_SIZE) this.documents.delete(this.documents.keys().next().value!);
+    const cached = this.documents.get(query);
+    if (cached) {
+      // Most recently used last: the first entry is the one to evict.
+      this.documents.delete(query);
+      this.documents.set(query, cached);
+      return cached;
+    }
+    let entry: { document?: DocumentNode; errors?: Errors };
+    try {
+      const document = parse(query, { maxTokens: this.options.limits.maxTokens });
+      const errors = validate(this.schema, document, this.rules);
+      entry = errors.length ? { errors: formatted(errors) } : { document };
+    } catch (err) {
+      entry = { errors: formatted([err as GraphQLError]) };
+    }
+    if (query.length <= CACHEABLE_DOCUMENT_BYTES) {
       this.documents.set(query, entry);
+      this.documentBytes += query.length;
+      for (const [text] of this.documents) {
+        if (this.documentBytes <= CACHE_BYTES) break;
+        this.documents.delete(text);
+        this.documentBytes -= text.length;
+      }
     }
     return entry;
   }
@@ -329,6 +402,8 @@ export class LiveServer {
     const rawVariables = (payload.variables ?? {}) as Record<string, unknown>;
     if (typeof rawVariables !== 'object' || Array.isArray(rawVariables)) return this.fail(conn, id, new BadUserInputError([{ field: 'variables', message: 'must be an object' }]));
     const principal = conn.principal!;
+    const cost = checkCost(this.schema, document, operationName, rawVariables, this.options.limits);
+    if (cost instanceof GraphQLError) return this.fail(conn, id, cost);
 
     if (operation.operation !== 'subscription') {
       conn.subs.set(id, { id } as Subscription);
@@ -340,9 +415,9 @@ export class LiveServer {
       return;
     }
 
-    const field = operation.selectionSet.selections[0] as FieldNode;
-    const topic = TOPIC_OF_FIELD[field.name.value];
-    if (!topic) return this.fail(conn, id, new BadUserInputError([{ field: field.name.value, message: 'is not a subscription' }]));
+    const field = rootField(document, operation);
+    const topic = field && TOPIC_OF_FIELD[field.name.value];
+    if (!field || !topic) return this.fail(conn, id, new BadUserInputError([{ field: field?.name.value ?? 'subscription', message: 'is not a subscription' }]));
     if (!hasScope(principal, Scope.SUBSCRIBE)) {
       return this.fail(conn, id, new ForbiddenError(`The API key "${principal.name}" lacks the subscribe scope needed for Subscription.${field.name.value}.`));
     }

@@ -35,8 +35,17 @@ export interface TestServer {
 /** A real server on a free port, on a fresh database of its own, with one key per scope set. */
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
   const db = await createTestDatabase();
-  const config: Config = { ...loadConfig({ ...process.env, LOG_LEVEL: 'silent' }), host: '127.0.0.1', apiKeyCacheSeconds: 0, sweepIntervalSeconds: 0, ...overrides };
-  const dataSource = createDataSource(db.url, { poolSize: 24 });
+  const base = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
+  const config: Config = {
+    ...base,
+    host: '127.0.0.1',
+    apiKeyCacheSeconds: 0,
+    sweepIntervalSeconds: 0,
+    // Tests send bursts on purpose; the rate-limit tests make keys with rates of their own.
+    rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+    ...overrides,
+  };
+  const dataSource = createDataSource(db.url, { poolSize: 24, statementTimeoutMs: config.statementTimeoutMs });
   await dataSource.initialize();
   const server = await startServer(dataSource, config, 0, '127.0.0.1');
   const apiKeys = server.services.apiKeys;

@@ -27,4 +27,12 @@ export class ApiKey {
 
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt!: Date | null;
+
+  /** Requests per second this key may sustain; null: the server's RATE_LIMIT_PER_SECOND. */
+  @Column({ name: 'rate_limit_per_second', type: 'integer', nullable: true })
+  rateLimitPerSecond!: number | null;
+
+  /** Requests this key may send at once after a quiet period; null: the server's RATE_LIMIT_BURST. */
+  @Column({ name: 'rate_limit_burst', type: 'integer', nullable: true })
+  rateLimitBurst!: number | null;
 }

@@ -10,6 +10,13 @@ export interface Principal {
   id: string;
   name: string;
   scopes: ReadonlySet<Scope>;
+  /** The key's own rate limit; absent fields take the server's defaults. */
+  rateLimit: { perSecond?: number; burst?: number };
+}
+
+export interface KeyOptions {
+  rateLimitPerSecond?: number | null;
+  rateLimitBurst?: number | null;
 }
 
 const PREFIX = 'cg_';
@@ -33,9 +40,12 @@ export class ApiKeyService {
     private readonly cacheSeconds = 5,
   ) {}
 
-  async create(name: string, scopes: Scope[]): Promise<{ key: string; apiKey: ApiKey }> {
+  async create(name: string, scopes: Scope[], options: KeyOptions = {}): Promise<{ key: string; apiKey: ApiKey }> {
     const trimmed = name.trim();
     if (!trimmed || trimmed.length > 100) throw new Error('an API key needs a name of 1 to 100 characters');
+    for (const [label, value] of [['rate', options.rateLimitPerSecond], ['burst', options.rateLimitBurst]] as const) {
+      if (value != null && (!Number.isInteger(value) || value < 1 || value > 1_000_000)) throw new Error(`${label} must be an integer from 1 to 1000000`);
+    }
     const key = PREFIX + randomBytes(32).toString('base64url');
     const apiKey = this.dataSource.getRepository(ApiKey).create({
       id: uuidv7(),
@@ -45,6 +55,8 @@ export class ApiKeyService {
       scopes: [...new Set(scopes)],
       createdAt: new Date(),
       revokedAt: null,
+      rateLimitPerSecond: options.rateLimitPerSecond ?? null,
+      rateLimitBurst: options.rateLimitBurst ?? null,
     });
     await this.dataSource.getRepository(ApiKey).insert(apiKey);
     return { key, apiKey };
@@ -83,7 +95,10 @@ export class ApiKeyService {
     const row: ApiKey | null = await this.dataSource
       .getRepository(ApiKey)
       .findOne({ where: { keyHash: hash } });
-    const principal = row && !row.revokedAt ? { id: row.id, name: row.name, scopes: new Set(row.scopes) } : null;
+    const principal: Principal | null =
+      row && !row.revokedAt
+        ? { id: row.id, name: row.name, scopes: new Set(row.scopes), rateLimit: { perSecond: row.rateLimitPerSecond ?? undefined, burst: row.rateLimitBurst ?? undefined } }
+        : null;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(hash, { principal, until: now + this.cacheSeconds * 1000 });
     return principal;
