@@ -232,7 +232,15 @@ export class LiveServer {
       bufferedBytes += c.buffered;
       maxBufferedBytes = Math.max(maxBufferedBytes, c.buffered);
     }
-    return { connections: this.connections.size, subscriptions, liveSubscriptions, bufferedBytes, maxBufferedBytes, ...this.stats };
+    return {
+      connections: this.connections.size,
+      subscriptions,
+      liveSubscriptions,
+      bufferedBytes,
+      maxBufferedBytes,
+      documentCache: { documents: this.documents.size, bytes: this.documentBytes },
+      ...this.stats,
+    };
   }
 
   /** Closes every connection (1001) and stops accepting new ones. */

@@ -23,7 +23,8 @@ export class TokenBucket {
       this.tokens -= 1;
       return 0;
     }
-    return Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
+    // The epsilon keeps float noise (0.999 tokens giving 1.0000000000000009 ms) from adding a millisecond.
+    return Math.max(1, Math.ceil(((1 - this.tokens) / this.perSecond) * 1000 - 1e-6));
   }
 
   /** True once the bucket is full again: it can be forgotten without changing any answer. */
