@@ -273,6 +273,8 @@ describe('introspection', () => {
   it('is on by default outside production, and off (with no "did you mean" hints) when turned off', async () => {
     const on = await post({ query: '{ __schema { queryType { name } } }' }, t.keys.read);
     expect(on.body.data.__schema.queryType.name).toBe('Query');
+    const hinted = await post({ query: '{ custmers(first: 1) { edges { cursor } } }' }, t.keys.read);
+    expect(hinted.body.errors[0].message).toMatch(/Did you mean "customers"/);
 
     const closed = await startTestServer({ introspection: false });
     try {
