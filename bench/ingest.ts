@@ -103,7 +103,8 @@ function parseOptions(argv: string[]): Options {
   if (!key) {
     throw new UsageError(
       'An API key with the write scope is required: pass --key or set CG_API_KEY ' +
-        '(make one with `npm run apikey -- create --name bench --scopes read,write`).',
+        '(make one with `npm run apikey -- create --name bench --scopes read,write --rate 100000 --burst 100000`: ' +
+        'the default rate of a key, 100 requests/s, would measure the rate limit instead of the server).',
     );
   }
 
