@@ -51,13 +51,43 @@ export function encodeCursor(at: string, id: string): string {
   return Buffer.from(JSON.stringify([at, id])).toString('base64url');
 }
 
+// Exactly what `cursorTime` writes, and what `uuid` columns read back as.
+const CURSOR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// Ours are under 100 characters; anything much longer is not worth decoding.
+const MAX_CURSOR_LENGTH = 200;
+
+/** A calendar instant PostgreSQL accepts as a timestamptz (years 1 to 9999, no 31 April). */
+function isCursorTime(at: string): boolean {
+  const match = CURSOR_TIME.exec(at);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+  if (year < 1 || hour > 23 || minute > 59 || second > 59) return false;
+  const date = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, does not read years 0–99 as 1900–1999.
+  date.setUTCFullYear(year, month - 1, day);
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+/**
+ * The (time, id) pair of a cursor this API wrote, or BAD_USER_INPUT on `field`. Strict (the exact
+ * time format, a real date, a UUID, the canonical encoding) because whatever passes here goes to
+ * SQL as a timestamptz and a uuid, where a forged value would fail as an internal error.
+ */
 export function decodeCursor(cursor: string | null | undefined, field: string): { at: string; id: string } | null {
   if (!cursor) return null;
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof at === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(at))) return { at, id };
-  } catch {
-    // fall through
+  if (cursor.length <= MAX_CURSOR_LENGTH && /^[A-Za-z0-9_-]+$/.test(cursor)) {
+    try {
+      const pair: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+      if (Array.isArray(pair) && pair.length === 2) {
+        const [at, id] = pair;
+        if (typeof at === 'string' && typeof id === 'string' && isCursorTime(at) && UUID.test(id) && encodeCursor(at, id) === cursor) {
+          return { at, id };
+        }
+      }
+    } catch {
+      // not JSON: refused below
+    }
   }
   throw new BadUserInputError([{ field, message: 'is not a cursor returned by this API' }]);
 }

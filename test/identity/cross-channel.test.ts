@@ -55,7 +55,7 @@ describe('one person across channels', () => {
     expect(interactions.map((i) => i.occurredAt)).toEqual([...interactions.map((i) => i.occurredAt)].sort().reverse());
     expect(new Set(interactions.map((i) => i.channel))).toEqual(new Set(['WEB', 'APP', 'STORE', 'PHONE']));
     expect([...customer.channels].sort()).toEqual(['APP', 'PHONE', 'STORE', 'WEB']);
-    expect(interactions[1]).toMatchObject({ amount: '89.9', currency: 'EUR' });
+    expect(interactions[1]).toMatchObject({ amount: '89.90', currency: 'EUR' });
 
     // Reachable from each identifier, whatever its spelling.
     for (const [type, value] of [

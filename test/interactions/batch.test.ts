@@ -150,7 +150,7 @@ describe('recordInteraction', () => {
     });
     const r = res.data!.recordInteraction;
     expect(r.status).toBe('CREATED');
-    expect(r.interaction).toMatchObject({ type: 'PURCHASE', channel: 'STORE', amount: '12.5', currency: 'EUR', properties: { basket: [{ sku: 'A1', qty: 2 }] } });
+    expect(r.interaction).toMatchObject({ type: 'PURCHASE', channel: 'STORE', amount: '12.50', currency: 'EUR', properties: { basket: [{ sku: 'A1', qty: 2 }] } });
     expect(r.interaction!.identifiers).toEqual([{ type: 'EMAIL', value: email.toLowerCase(), raw: email }]);
     expect(Math.abs(Date.parse(r.interaction!.occurredAt) - Date.now())).toBeLessThan(60_000);
     const [row] = await t.sql(`SELECT traits FROM customer WHERE id = $1`, [r.customerId]);

@@ -75,7 +75,7 @@ describe('purchase journeys', () => {
       endedAt: at('2024-03-01T09:00:00.000Z', 96),
       durationSeconds: 96 * 3600,
       purchaseInteractionId: results[6].interactionId,
-      amount: '249.9',
+      amount: '249.90',
     });
     expect(j.interactions.map((i) => [i.type, i.step])).toEqual([
       ['CAMPAIGN_RESPONSE', 'DISCOVERY'],

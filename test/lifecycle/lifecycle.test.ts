@@ -82,10 +82,10 @@ describe('the lifecycle of one customer', () => {
     expect(customer.lifecycle.explanation).toBe(history[8].explanation);
     expect(customer.metrics).toMatchObject({
       orderCount: 5,
-      grossRevenue: '280',
-      refunds: '0',
-      netRevenue: '280',
-      averageOrderValue: '56',
+      grossRevenue: '280.00',
+      refunds: '0.00',
+      netRevenue: '280.00',
+      averageOrderValue: '56.00',
       firstPurchaseAt: '2020-01-10T10:00:00.000Z',
       lastPurchaseAt: '2021-06-01T10:00:00.000Z',
       lastInteractionAt: '2021-06-05T10:00:00.000Z',
@@ -149,7 +149,7 @@ describe('order independence and merges', () => {
     const merged = await t.gql(IdentifyDocument, { identifiers: [{ type: 'EMAIL', value: ea }, { type: 'EMAIL', value: eb }] });
     expect(merged.data!.identify.mergedCustomerIds).toEqual([b.customerId]);
     const survivor = await lifecycleOf(a.customerId!);
-    expect(survivor.metrics).toMatchObject({ orderCount: 4, grossRevenue: '100', netRevenue: '100', averageOrderValue: '25' });
+    expect(survivor.metrics).toMatchObject({ orderCount: 4, grossRevenue: '100.00', netRevenue: '100.00', averageOrderValue: '25.00' });
     expect(survivor.lifecycle.stage).toBe('LOYAL');
     expect(survivor.lifecycle.history.map((h) => [h.to, h.at])).toEqual([
       ['NEW_CUSTOMER', base],

@@ -59,13 +59,13 @@ export class Customer {
   @Column({ name: 'order_count', type: 'int', default: 0 })
   orderCount!: number;
 
-  @Column({ name: 'gross_revenue', type: 'numeric', precision: 18, scale: 4, default: 0 })
+  @Column({ name: 'gross_revenue', type: 'numeric', precision: 30, scale: 4, default: 0 })
   grossRevenue!: string;
 
-  @Column({ type: 'numeric', precision: 18, scale: 4, default: 0 })
+  @Column({ type: 'numeric', precision: 30, scale: 4, default: 0 })
   refunds!: string;
 
-  @Column({ name: 'net_revenue', type: 'numeric', precision: 18, scale: 4, default: 0 })
+  @Column({ name: 'net_revenue', type: 'numeric', precision: 30, scale: 4, default: 0 })
   netRevenue!: string;
 
   @Column({ name: 'first_purchase_at', type: 'timestamptz', nullable: true })

@@ -8,6 +8,7 @@ import { Interaction } from '../interactions/interaction.entity';
 import { LifecycleTransition } from '../lifecycle/lifecycle-transition.entity';
 import { Journey } from '../journeys/journey.entity';
 import { STEP_ORDER, type JourneyStep } from '../journeys/journey-step.enum';
+import { formatMoney } from '../shared/money';
 import { Customer } from './customer.entity';
 import type { CustomerFilter } from './customer-filter.input';
 
@@ -48,7 +49,8 @@ export function toIdentifier(row: Row): Identifier {
   });
 }
 
-export function toInteraction(row: Row): Interaction & { cursor: string } {
+/** `defaultCurrency`: for an amount stored without a currency (the API never stores one). */
+export function toInteraction(row: Row, defaultCurrency: string): Interaction & { cursor: string } {
   return Object.assign(new Interaction(), {
     id: row.id,
     customerId: row.customer_id,
@@ -59,7 +61,7 @@ export function toInteraction(row: Row): Interaction & { cursor: string } {
     name: row.name,
     occurredAt: row.occurred_at,
     receivedAt: row.received_at,
-    amount: row.amount === null ? null : stripZeros(row.amount),
+    amount: row.amount === null ? null : formatMoney(row.amount, row.currency ?? defaultCurrency),
     currency: row.currency,
     npsScore: row.nps_score,
     properties: row.properties,
@@ -82,7 +84,8 @@ export function toMerge(row: Row): Merge {
   });
 }
 
-export function toJourney(row: Row): Journey & { cursor: string } {
+/** `currency`: the deployment's, in which journeys and metrics are reported. */
+export function toJourney(row: Row, currency: string): Journey & { cursor: string } {
   return Object.assign(new Journey(), {
     id: row.id,
     customerId: row.customer_id,
@@ -97,7 +100,7 @@ export function toJourney(row: Row): Journey & { cursor: string } {
     lastTouchChannel: row.last_channel,
     touchpoints: row.touchpoints,
     purchaseInteractionId: row.purchase_interaction_id,
-    amount: row.amount === null ? null : stripZeros(row.amount),
+    amount: row.amount === null ? null : formatMoney(row.amount, currency),
     signature: row.signature,
     cursor: encodeCursor(row.cursor_at, row.id),
   });
@@ -118,11 +121,6 @@ export function toTransition(row: Row): LifecycleTransition {
   });
 }
 
-/** NUMERIC(18,4) comes back as "19.9900"; clients want "19.99". */
-export function stripZeros(amount: string): string {
-  return amount.includes('.') ? amount.replace(/\.?0+$/, '') : amount;
-}
-
 export const INTERACTION_COLUMNS = `i.id, i.customer_id, i.api_key_id, i.external_id, i.channel, i.type, i.name, i.occurred_at, i.received_at,
   i.amount, i.currency, i.nps_score, i.properties, i.identifiers, i.journey_id, ${cursorTime('i.occurred_at')} AS cursor_at`;
 
@@ -135,7 +133,11 @@ export interface InteractionPageArgs {
 
 /** Reads of the customer graph. Every method takes plain arguments and works on many ids at once. */
 export class CustomerService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    /** config.defaultCurrency: that of journey amounts, and of any amount stored without one. */
+    private readonly currency: string,
+  ) {}
 
   /** Customers by id, a merged id answering with its survivor; unknown ids are absent. */
   async byIds(ids: readonly string[]): Promise<Map<string, Customer>> {
@@ -237,7 +239,7 @@ export class CustomerService {
             LIMIT $6) AS i`,
       [customerIds, args.channel ?? null, args.type ?? null, cursor?.at ?? null, cursor?.id ?? null, args.first + 1],
     );
-    const grouped = groupBy(rows.map(toInteraction), (i) => i.customerId);
+    const grouped = groupBy(rows.map((row) => toInteraction(row, this.currency)), (i) => i.customerId);
     return new Map(customerIds.map((id) => [id, toConnection(grouped.get(id) ?? [], args.first, (i) => (i as Interaction & { cursor: string }).cursor)]));
   }
 
@@ -265,7 +267,7 @@ export class CustomerService {
             LIMIT $5) AS j`,
       [customerIds, args.status ?? null, cursor?.at ?? null, cursor?.id ?? null, args.first + 1],
     );
-    const grouped = groupBy(rows.map(toJourney), (j) => j.customerId);
+    const grouped = groupBy(rows.map((row) => toJourney(row, this.currency)), (j) => j.customerId);
     return new Map(customerIds.map((id) => [id, toConnection(grouped.get(id) ?? [], args.first, (j) => (j as Journey & { cursor: string }).cursor)]));
   }
 
@@ -274,7 +276,7 @@ export class CustomerService {
       `SELECT j.*, ${cursorTime('j.started_at')} AS cursor_at FROM journey j JOIN customer c ON c.id = j.customer_id AND c.merged_into_id IS NULL WHERE j.id = $1`,
       [id],
     );
-    return rows[0] ? toJourney(rows[0]) : null;
+    return rows[0] ? toJourney(rows[0], this.currency) : null;
   }
 
   /** Interactions of each journey, in order. */
@@ -283,7 +285,7 @@ export class CustomerService {
       `SELECT ${INTERACTION_COLUMNS} FROM interaction i WHERE i.journey_id = ANY($1::uuid[]) ORDER BY i.occurred_at, i.id`,
       [journeyIds],
     );
-    return groupBy(rows.map(toInteraction), (i) => i.journeyId!);
+    return groupBy(rows.map((row) => toInteraction(row, this.currency)), (i) => i.journeyId!);
   }
 
   /** Abandoned journeys that reached `minStep`, ended since `since`, newest first. */
@@ -299,12 +301,12 @@ export class CustomerService {
         LIMIT $5`,
       [since, steps, cursor?.at ?? null, cursor?.id ?? null, first + 1],
     );
-    return toConnection(rows.map(toJourney), first, (j) => (j as Journey & { cursor: string }).cursor);
+    return toConnection(rows.map((row) => toJourney(row, this.currency)), first, (j) => (j as Journey & { cursor: string }).cursor);
   }
 
   async interactionsByIds(ids: readonly string[]): Promise<Map<string, Interaction>> {
     const rows: Row[] = await this.dataSource.query(`SELECT ${INTERACTION_COLUMNS} FROM interaction i WHERE i.id = ANY($1::uuid[])`, [ids]);
-    return new Map(rows.map((row) => [row.id, toInteraction(row)]));
+    return new Map(rows.map((row) => [row.id, toInteraction(row, this.currency)]));
   }
 }
 

@@ -98,10 +98,13 @@ export class IngestService {
     try {
       return await this.withRetry(() => this.ingestOnce(apiKeyId, items));
     } catch (err) {
-      const live = items.filter(Boolean).length;
-      // Only a data error can be one item's fault; a lost connection or a shutdown fails the request.
-      if (live <= 1 || !ITEM_ERROR.test((err as { code?: string })?.code ?? '')) throw err;
-      // A batch must never fail because of one item: fall back to one transaction per item.
+      // Only a data error can be one item's fault; a lost connection or a shutdown fails the
+      // request. A single call (recordInteraction, identify) fails as a whole: nothing was written.
+      if (items.length <= 1 || !ITEM_ERROR.test((err as { code?: string })?.code ?? '')) throw err;
+      // A batch must never fail because of one item. Its transaction was rolled back, so nothing
+      // of it is stored: store the items again one by one, each in a transaction of its own
+      // (ingestOnce: BEGIN … COMMIT, or ROLLBACK on any error), so that an item is stored whole
+      // or not at all, whatever happens to the ones after it.
       console.error('[ingest] batch failed, storing its items one by one:', err);
       const outcomes: IngestOutcome[] = [];
       for (const item of items) {
@@ -113,6 +116,7 @@ export class IngestService {
           outcomes.push((await this.withRetry(() => this.ingestOnce(apiKeyId, [item])))[0]);
         } catch (itemErr) {
           console.error('[ingest] item failed:', itemErr);
+          // No field: reported as INTERNAL_SERVER_ERROR on the item, not as the caller's input.
           outcomes.push(rejected([{ field: '', message: 'the server could not store this item; it was logged and nothing was written' }]));
         }
       }
@@ -371,7 +375,7 @@ export class IngestService {
         SELECT u.id, u.customer_id, u.type, u.value, u.raw_value, ${at}
           FROM unnest(${$(ids.map(() => uuidv7(now.getTime())), 'uuid[]')}, ${$(ids.map((i) => i.customerId), 'uuid[]')},
                       ${$(ids.map((i) => i.type), 'varchar[]')}, ${$(ids.map((i) => i.value), 'varchar[]')},
-                      ${$(ids.map((i) => i.raw.slice(0, 256)), 'varchar[]')}) AS u(id, customer_id, type, value, raw_value))`);
+                      ${$(ids.map((i) => rawValue(i.raw)), 'varchar[]')}) AS u(id, customer_id, type, value, raw_value))`);
     }
 
     const stored = requests.flatMap((request, index) => (request?.interactionId ? [{ request, data: items[index]!.interaction!, customerId: plan.items[index].customerId }] : []));
@@ -509,6 +513,12 @@ export class IngestService {
       ],
     );
   }
+}
+
+/** The raw value as sent, cut to its column (256) without splitting a surrogate pair. */
+function rawValue(raw: string): string {
+  const cut = raw.slice(0, 256);
+  return /[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut;
 }
 
 export function rejected(problems: InputProblem[]): IngestOutcome {

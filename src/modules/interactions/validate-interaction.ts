@@ -34,21 +34,64 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Checks a JSON object field: an object, at most 16 KB, no NUL characters (PostgreSQL refuses them). */
+/** Levels of nesting a JSON field may have (the object itself is level 1). */
+export const MAX_JSON_DEPTH = 32;
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * What PostgreSQL would refuse in a JSON value, or what would take the stack down before it got
+ * there: found by walking the value with an explicit stack, so a value nested 100,000 levels deep
+ * costs a loop, not a RangeError. Returns the first problem, or null.
+ */
+function jsonProblem(root: Record<string, unknown>): string | null {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  const text = (s: string, what: string) => {
+    if (s.includes('\u0000')) return `must not contain the NUL character (\\u0000) in ${what}`;
+    if (LONE_SURROGATE.test(s)) return `must be valid Unicode: ${what} holds a lone surrogate`;
+    return null;
+  };
+  while (stack.length) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value === 'string') {
+      const bad = text(value, 'a string');
+      if (bad) return bad;
+    } else if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return `must hold finite numbers only, got ${value}`;
+    } else if (typeof value === 'object' && value !== null) {
+      if (depth > MAX_JSON_DEPTH) return `must not be nested more than ${MAX_JSON_DEPTH} levels deep`;
+      if (Array.isArray(value)) {
+        for (const item of value) stack.push([item, depth + 1]);
+      } else {
+        for (const [key, item] of Object.entries(value)) {
+          const bad = text(key, 'a key');
+          if (bad) return bad;
+          stack.push([item, depth + 1]);
+        }
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * Checks a JSON object field: an object, at most 32 levels deep and 16 KB, nothing PostgreSQL
+ * refuses (NUL characters, lone surrogates). Depth is checked first: JSON.stringify recurses.
+ */
 export function validateJsonObject(value: unknown, field: string, problems: InputProblem[]): Record<string, unknown> | null {
   if (value === undefined || value === null) return null;
   if (!isPlainObject(value)) {
     problems.push({ field, message: `must be a JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}` });
     return null;
   }
-  const json = JSON.stringify(value);
-  const bytes = Buffer.byteLength(json, 'utf8');
-  if (bytes > MAX_JSON_BYTES) {
-    problems.push({ field, message: `must be at most ${MAX_JSON_BYTES} bytes as JSON, got ${bytes}` });
+  const bad = jsonProblem(value);
+  if (bad) {
+    problems.push({ field, message: bad });
     return null;
   }
-  if (json.includes('\\u0000')) {
-    problems.push({ field, message: 'must not contain the NUL character (\\u0000)' });
+  const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
+  if (bytes > MAX_JSON_BYTES) {
+    problems.push({ field, message: `must be at most ${MAX_JSON_BYTES} bytes as JSON, got ${bytes}` });
     return null;
   }
   return value;
@@ -63,6 +106,7 @@ function optionalText(value: string | null | undefined, field: string, max: numb
   }
   if (text.length > max) problems.push({ field, message: `must be at most ${max} characters` });
   if (text.includes('\u0000')) problems.push({ field, message: 'must not contain the NUL character' });
+  else if (LONE_SURROGATE.test(text)) problems.push({ field, message: 'must be valid Unicode text (it contains a lone surrogate)' });
   return text;
 }
 

@@ -1,8 +1,8 @@
 import type { DataSource } from 'typeorm';
 
-import { stripZeros } from '../customers/customer.service';
 import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
 import type { Channel } from '../interactions/channel.enum';
+import { formatMoney } from '../shared/money';
 import { AttributionModel, type ChannelAttribution, type ChannelCountGroup, type JourneyFunnel } from './analytics.types';
 import { STEP_ORDER } from './journey-step.enum';
 
@@ -10,7 +10,11 @@ const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
 
 /** Journey analytics, each one aggregate statement in PostgreSQL (no rows loaded into Node). */
 export class JourneyAnalyticsService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    /** config.defaultCurrency: revenue sums amounts as they come (one currency per deployment). */
+    private readonly currency: string,
+  ) {}
 
   async funnel(from: Date, to: Date, channel: Channel | null): Promise<JourneyFunnel> {
     // "Reached a step" = went at least that far: furthest_step at that step or beyond.
@@ -48,7 +52,7 @@ export class JourneyAnalyticsService {
         GROUP BY 1 ORDER BY 2 DESC, 1`,
       [from, to],
     );
-    return rows.map((r) => ({ channel: r.channel, conversions: r.conversions, revenue: stripZeros(r.revenue) }));
+    return rows.map((r) => ({ channel: r.channel, conversions: r.conversions, revenue: formatMoney(r.revenue, this.currency) }));
   }
 
   async multichannel(asOf: Date | null): Promise<ChannelCountGroup[]> {

@@ -6,8 +6,8 @@ import type { Context } from '../../graphql/context';
 import { BadUserInputError } from '../../graphql/errors';
 import { Scope } from '../access/scope.enum';
 import { Customer } from '../customers/customer.entity';
-import { stripZeros } from '../customers/customer.service';
 import { MAX_FUTURE_MS } from '../interactions/validate-interaction';
+import { formatMoney, toUnits } from '../shared/money';
 import { LifecycleStage } from './lifecycle-stage.enum';
 import { LifecycleTransition } from './lifecycle-transition.entity';
 import { CustomerMetrics, Lifecycle, LifecycleDistribution, LifecycleEvaluation, StageFlow, type StageCount } from './lifecycle.types';
@@ -19,12 +19,12 @@ function allStages(counts: Map<string, number>): StageCount[] {
   return STAGES.map((stage) => ({ stage, count: counts.get(stage) ?? 0 }));
 }
 
-function averageOrderValue(gross: string, orders: number): string | null {
+function averageOrderValue(gross: string, orders: number, currency: string): string | null {
   if (orders === 0) return null;
   // Exact: ten-thousandths divided, rounded half up to the cent.
-  const units = BigInt(gross.replace('.', '').replace(/^(-?)0+(?=\d)/, '$1'));
+  const units = toUnits(gross);
   const cents = (units * 2n + BigInt(orders) * 100n) / (BigInt(orders) * 200n);
-  return stripZeros(`${cents / 100n}.${(cents % 100n).toString().padStart(2, '0')}`);
+  return formatMoney(`${cents / 100n}.${(cents % 100n).toString().padStart(2, '0')}`, currency);
 }
 
 function checkAsOf(asOf: Date | null | undefined): Date {
@@ -46,13 +46,15 @@ function checkPeriod(from: Date | null, to: Date | null): void {
 @Resolver(() => Customer)
 export class CustomerLifecycleResolver {
   @FieldResolver(() => CustomerMetrics)
-  metrics(@Root() c: Customer): CustomerMetrics {
+  metrics(@Root() c: Customer, @Ctx() ctx: Context): CustomerMetrics {
+    // Amounts are summed as they come: the metrics are in the deployment's currency.
+    const currency = ctx.config.defaultCurrency;
     return {
       orderCount: c.orderCount,
-      grossRevenue: stripZeros(c.grossRevenue),
-      refunds: stripZeros(c.refunds),
-      netRevenue: stripZeros(c.netRevenue),
-      averageOrderValue: averageOrderValue(c.grossRevenue, c.orderCount),
+      grossRevenue: formatMoney(c.grossRevenue, currency),
+      refunds: formatMoney(c.refunds, currency),
+      netRevenue: formatMoney(c.netRevenue, currency),
+      averageOrderValue: averageOrderValue(c.grossRevenue, c.orderCount, currency),
       firstPurchaseAt: c.firstPurchaseAt,
       lastPurchaseAt: c.lastPurchaseAt,
       lastInteractionAt: c.lastInteractionAt,

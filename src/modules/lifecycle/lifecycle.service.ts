@@ -8,6 +8,7 @@ import { JourneyService, type JourneyOutcome } from '../journeys/journey.service
 import type { LifecycleTransition } from './lifecycle-transition.entity';
 import { uuidv7 } from '../../db/uuid';
 import { eventInsertSql, Topic, type CommitSignal, type NewEvent } from '../live/event';
+import { fromUnits, toUnits } from '../shared/money';
 import { LifecycleStage } from './lifecycle-stage.enum';
 import { computeTimeline, LIFECYCLE_TYPES, type ComputedTransition, type LifecycleEvent, type LifecycleThresholds } from './rules';
 
@@ -47,22 +48,6 @@ export interface LifecycleOutcome {
   news: Array<ComputedTransition & { id: string }>;
   /** The stage before this evaluation (PROSPECT for a customer seen for the first time). */
   previousStage: LifecycleStage | null;
-}
-
-/** Money as integer ten-thousandths (NUMERIC(18,4)), so that sums are exact. */
-const SCALE = 10000n;
-function toUnits(amount: string | null): bigint {
-  if (!amount) return 0n;
-  const negative = amount.startsWith('-');
-  const [whole, fraction = ''] = amount.replace('-', '').split('.');
-  const units = BigInt(whole) * SCALE + BigInt((fraction + '0000').slice(0, 4));
-  return negative ? -units : units;
-}
-function fromUnits(units: bigint): string {
-  const negative = units < 0n;
-  const abs = negative ? -units : units;
-  const fraction = (abs % SCALE).toString().padStart(4, '0');
-  return `${negative ? '-' : ''}${abs / SCALE}.${fraction}`;
 }
 
 const date = (ms: number | null) => (ms === null ? null : new Date(ms));
@@ -146,6 +131,7 @@ export class LifecycleService {
       keep++;
     }
 
+    // BigInt ten-thousandths: a Number would stop being exact past 2^53 of them (about 900 billion).
     let orders = 0;
     let gross = 0n;
     let refunds = 0n;
