@@ -3,7 +3,10 @@
  * restart or a dropped connection: the cursor of the last change printed is kept in a file and
  * passed back as `after`, so no change is missed and none is printed twice.
  *
- *   CG_API_KEY=<key with the subscribe scope> npm run example:at-risk
+ *   CG_API_KEY=<key with the subscribe and read scopes> npm run example:at-risk
+ *
+ * `subscribe` alone delivers the changes but not whom they are about: the customer and the
+ * explanation need `read` too (they would come back null with FORBIDDEN, and this stops).
  *
  * CG_URL (default http://localhost:4000/graphql) and CURSOR_FILE (default .at-risk-cursor) can be set.
  */
@@ -16,7 +19,7 @@ const url = (process.env.CG_URL ?? 'http://localhost:4000/graphql').replace(/^ht
 const key = process.env.CG_API_KEY;
 const cursorFile = process.env.CURSOR_FILE ?? '.at-risk-cursor';
 if (!key) {
-  console.error('Set CG_API_KEY to a key with the subscribe scope (npm run apikey -- create --name watcher --scopes subscribe).');
+  console.error('Set CG_API_KEY to a key with the subscribe and read scopes (npm run apikey -- create --name watcher --scopes subscribe,read).');
   process.exit(1);
 }
 

@@ -5,12 +5,19 @@ import type { Scope } from '../modules/access/scope.enum';
 import type { Context } from './context';
 import { ForbiddenError, UnauthenticatedError } from './errors';
 
-/** `@Authorized(Scope.WRITE)`: the caller's key must carry every listed scope (admin carries all). */
+/**
+ * `@Authorized(Scope.WRITE)`: the caller's key must carry every listed scope (admin carries all).
+ * On a root field the whole operation is refused; on any other field (mutation results, event
+ * payloads, nested objects) only that field is: it resolves to null with this error at its path,
+ * and the rest of the result stands.
+ */
 export const authChecker: AuthChecker<Context, Scope> = ({ context, info }, scopes) => {
   if (!context.principal) throw new UnauthenticatedError();
   const missing = scopes.filter((scope) => !hasScope(context.principal, scope));
   if (missing.length) {
-    throw new ForbiddenError(`The API key "${context.principal.name}" lacks the ${missing.join(', ')} scope needed for ${info.parentType.name}.${info.fieldName}.`);
+    // No key name: the live server executes an event once per set of scopes and sends the same
+    // bytes to every subscriber holding them, whichever key each one uses.
+    throw new ForbiddenError(`This API key lacks the ${missing.join(', ')} scope needed for ${info.parentType.name}.${info.fieldName}.`);
   }
   return true;
 };

@@ -145,3 +145,39 @@ export function useLiveServer(overrides: Partial<Config> = {}): LiveTestServer {
   afterAll(() => server?.close());
   return live;
 }
+
+export interface Outcome<T = any> {
+  /** Every `next` payload, whole: data and errors together. */
+  results: Array<{ data?: T | null; errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, any> }> }>;
+  /** What the server answered with an `error` message (or the socket's close event), if it did. */
+  error: unknown;
+  ended: Promise<void>;
+  /** Stops a subscription that is still running. */
+  stop(): void;
+}
+
+/** One operation on a graphql-ws client, keeping each result whole (data beside its errors). */
+export function operation<T = any>(c: LiveClient, query: string, variables: Record<string, unknown> = {}): Outcome<T> {
+  let end!: () => void;
+  const ended = new Promise<void>((resolve) => (end = resolve));
+  const outcome: Outcome<T> = { results: [], error: undefined, ended, stop: () => undefined };
+  outcome.stop = c.client.subscribe<T>(
+    { query, variables },
+    {
+      next: (result) => outcome.results.push(result as Outcome<T>['results'][number]),
+      error: (err) => {
+        outcome.error = err;
+        end();
+      },
+      complete: end,
+    },
+  );
+  return outcome;
+}
+
+/** A query or mutation over the websocket (the live server serves them too): its one result. */
+export async function request<T = any>(c: LiveClient, query: string, variables: Record<string, unknown> = {}): Promise<Outcome<T>> {
+  const outcome = operation<T>(c, query, variables);
+  await outcome.ended;
+  return outcome;
+}

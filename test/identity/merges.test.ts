@@ -24,7 +24,7 @@ describe('merging', () => {
     const res = await t.gql(IdentifyDocument, { identifiers: [{ type: 'DEVICE_ID', value: device }, { type: 'EMAIL', value: email.toUpperCase() }], traits: { plan: 'pro' } });
     expect(res.errors).toBeUndefined();
     expect(res.data!.identify).toMatchObject({ customerId: older, mergedCustomerIds: [newer], warnings: [] });
-    expect(res.data!.identify.customer.traits).toEqual({ firstName: 'Ana', tier: 'gold', city: 'Nantes', plan: 'pro' });
+    expect(res.data!.identify.customer!.traits).toEqual({ firstName: 'Ana', tier: 'gold', city: 'Nantes', plan: 'pro' });
 
     const profile = (await t.gql(CustomerDocument, { id: newer })).data!.customer!;
     expect(profile.id).toBe(older);

@@ -57,7 +57,7 @@ beforeAll(async () => {
   await ds.initialize();
   const apiKeys = new ApiKeyService(ds);
   keys.admin = (await apiKeys.create('cluster admin', [Scope.ADMIN])).key;
-  keys.subscribe = (await apiKeys.create('cluster dashboard', [Scope.SUBSCRIBE])).key;
+  keys.subscribe = (await apiKeys.create('cluster dashboard', [Scope.SUBSCRIBE, Scope.READ])).key;
   await ds.destroy();
   [a, b] = await Promise.all([startInstance(db.url, 'instance A'), startInstance(db.url, 'instance B')]);
 });

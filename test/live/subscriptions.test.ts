@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 
+import { Scope } from '../../src/modules/access/scope.enum';
 import { RecordInteractionsDocument } from '../generated/graphql';
 import { interaction, unique } from '../helpers/factories';
 import { eventually, rawSocket, useLiveServer } from '../helpers/live';
@@ -21,14 +22,18 @@ const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISO
 const live = useLiveServer({ liveMaxBufferBytes: 64 * 1024, liveKeyCheckSeconds: 1 });
 const { client, subscribed } = live;
 let t: TestServer;
-beforeAll(() => {
+/** Subscribe plus read: what a subscriber needs to see who an event is about (the customer, the interaction). */
+let watcher: string;
+const watch = () => client(watcher);
+beforeAll(async () => {
   t = live.t;
+  watcher = (await t.server.services.apiKeys.create('test watcher', [Scope.SUBSCRIBE, Scope.READ])).key;
 });
 
 
 describe('lifecycleStageChanged', () => {
   it('pushes each stage change with its customer, explanation and cursor', async () => {
-    const sub = client().subscribe(STAGES);
+    const sub = watch().subscribe(STAGES);
     await subscribed(1);
     const email = `${unique('ada')}@example.com`;
     const occurredAt = daysAgo(10);
@@ -45,14 +50,14 @@ describe('lifecycleStageChanged', () => {
         rule: 8,
         ruleName: 'exactly 1 purchase',
         explanation: `NEW_CUSTOMER since ${occurredAt.slice(0, 10)}: first purchase on ${occurredAt.slice(0, 10)}`,
-        customer: { id: first.customerId, identifiers: [{ type: 'EMAIL', value: email }], metrics: { orderCount: 1, netRevenue: '40' } },
+        customer: { id: first.customerId, identifiers: [{ type: 'EMAIL', value: email }], metrics: { orderCount: 1, netRevenue: '40.00' } },
       },
     ]);
   });
 
   it('filters on stages: AMBASSADOR only receives AMBASSADOR', async () => {
-    const ambassadors = client().subscribe(STAGES, { stages: ['AMBASSADOR'] });
-    const everything = client().subscribe(STAGES);
+    const ambassadors = watch().subscribe(STAGES, { stages: ['AMBASSADOR'] });
+    const everything = watch().subscribe(STAGES);
     await subscribed(2);
     const phone = { type: 'CUSTOMER_ID' as const, value: unique('c') };
     const inputs = [1, 2, 3, 4].map((i) => interaction({ type: 'PURCHASE', amount: '10', occurredAt: daysAgo(40 - i), identifiers: [phone] }));
@@ -74,8 +79,8 @@ describe('lifecycleStageChanged', () => {
     const other = await t.record(interaction({ type: 'PAGE_VIEW', occurredAt: daysAgo(19), identifiers: [{ type: 'ANONYMOUS_ID', value: unique('a') }] }));
     await live.caughtUp();
 
-    const ofYounger = client().subscribe(STAGES, { customerId: younger.customerId });
-    const ofOther = client().subscribe(STAGES, { customerId: other.customerId });
+    const ofYounger = watch().subscribe(STAGES, { customerId: younger.customerId });
+    const ofOther = watch().subscribe(STAGES, { customerId: other.customerId });
     await subscribed(2);
     // One call carries both: the younger customer is merged into the older one (2 purchases: ACTIVE).
     const merged = await t.record(interaction({ type: 'PAGE_VIEW', occurredAt: daysAgo(18), identifiers: [email, card] }));
@@ -86,7 +91,7 @@ describe('lifecycleStageChanged', () => {
 
     // Subscribing now with the merged id: the survivor's next change arrives.
     await live.caughtUp();
-    const byMergedId = client().subscribe(STAGES, { customerId: younger.customerId });
+    const byMergedId = watch().subscribe(STAGES, { customerId: younger.customerId });
     await subscribed(3);
     await t.record(interaction({ type: 'PURCHASE', amount: '5', occurredAt: daysAgo(17), identifiers: [email] }));
     await t.record(interaction({ type: 'PURCHASE', amount: '5', occurredAt: daysAgo(16), identifiers: [card] }));
@@ -98,8 +103,8 @@ describe('lifecycleStageChanged', () => {
 
 describe('interactionRecorded and customerMerged', () => {
   it('push interactions (filtered by type) and merges', async () => {
-    const purchases = client().subscribe(INTERACTIONS, { types: ['PURCHASE'] });
-    const merges = client().subscribe('subscription { customerMerged { cursor survivorId mergedId identifierType survivor { id } } }');
+    const purchases = watch().subscribe(INTERACTIONS, { types: ['PURCHASE'] });
+    const merges = watch().subscribe('subscription { customerMerged { cursor survivorId mergedId identifierType survivor { id } } }');
     await subscribed(2);
     const a = { type: 'EMAIL' as const, value: `${unique('x')}@example.com` };
     const b = { type: 'PHONE' as const, value: '+33612345678'.slice(0, 6) + String(Date.now()).slice(-6) };
@@ -162,7 +167,7 @@ describe('access', () => {
 
 describe('fan-out', () => {
   it('executes an event once per distinct selection, not once per subscriber', async () => {
-    const same = Array.from({ length: 20 }, () => client().subscribe(INTERACTIONS, { types: ['PAGE_VIEW'] }));
+    const same = Array.from({ length: 20 }, () => watch().subscribe(INTERACTIONS, { types: ['PAGE_VIEW'] }));
     const others = Array.from({ length: 5 }, () => client().subscribe('subscription { interactionRecorded { cursor interactionId } }'));
     await subscribed(25);
     const before = t.server.live.snapshot();
@@ -176,11 +181,11 @@ describe('fan-out', () => {
 
   it('closes a subscriber that does not read (4413) and keeps serving the others', async () => {
     const { ws, closed } = await rawSocket(t.url);
-    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${t.keys.subscribe}` } }));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${watcher}` } }));
     await new Promise((r) => ws.once('message', r));
     const fat = 'subscription { interactionRecorded { cursor interaction { id externalId properties identifiers { type value raw } customer { id traits identifiers { type value rawValue } } } } }';
     ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: fat } }));
-    const healthy = client().subscribe(INTERACTIONS);
+    const healthy = watch().subscribe(INTERACTIONS);
     await subscribed(2);
     // Stop reading: the kernel buffers fill up, then the server's send buffer.
     (ws as any)._socket.pause();

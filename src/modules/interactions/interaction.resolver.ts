@@ -33,14 +33,18 @@ function toResult(outcome: IngestOutcome, index: number, base: string): RecordIn
   };
 }
 
+// A write key learns what became of its own items (ids, statuses); the profile the item landed in
+// holds other clients' data, so reading it back needs the read scope like any query.
 @Resolver(() => RecordInteractionResult)
 export class RecordInteractionResultResolver {
-  @FieldResolver(() => Interaction, { nullable: true, description: 'The stored interaction (the original one for a DUPLICATE).' })
+  @Authorized(Scope.READ)
+  @FieldResolver(() => Interaction, { nullable: true, description: 'The stored interaction (the original one for a DUPLICATE). Needs the read scope.' })
   interaction(@Root() result: RecordInteractionResult, @Ctx() ctx: Context): Promise<Interaction | null> | null {
     return result.interactionId ? ctx.loaders.interaction.load(result.interactionId) : null;
   }
 
-  @FieldResolver(() => Customer, { nullable: true })
+  @Authorized(Scope.READ)
+  @FieldResolver(() => Customer, { nullable: true, description: 'The customer now (after any merge). Needs the read scope.' })
   customer(@Root() result: RecordInteractionResult, @Ctx() ctx: Context): Promise<Customer | null> | null {
     return result.customerId ? ctx.loaders.customer.load(result.customerId) : null;
   }
@@ -48,7 +52,8 @@ export class RecordInteractionResultResolver {
 
 @Resolver(() => IdentifyResult)
 export class IdentifyResultResolver {
-  @FieldResolver(() => Customer)
+  @Authorized(Scope.READ)
+  @FieldResolver(() => Customer, { nullable: true, description: 'The customer now (after any merge). Needs the read scope.' })
   async customer(@Root() result: IdentifyResult, @Ctx() ctx: Context): Promise<Customer | null> {
     return ctx.loaders.customer.load(result.customerId);
   }

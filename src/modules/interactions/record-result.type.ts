@@ -44,7 +44,7 @@ export class InputProblemType {
   message!: string;
 }
 
-@ObjectType()
+@ObjectType({ description: 'What became of one item: ids and statuses for any write key; `interaction` and `customer` need the read scope too.' })
 export class RecordInteractionResult {
   @Field(() => Int, { description: 'Position of the item in the input list.' })
   index!: number;
@@ -68,7 +68,7 @@ export class RecordInteractionResult {
   problems!: InputProblemType[];
 }
 
-@ObjectType()
+@ObjectType({ description: 'The customer the identifiers resolved to: its id for any write key; `customer` needs the read scope too.' })
 export class IdentifyResult {
   @Field(() => ID)
   customerId!: string;

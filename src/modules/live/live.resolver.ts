@@ -58,14 +58,19 @@ export class LiveResolver {
   }
 }
 
+// An event tells a subscribe key that something happened (ids, channel, type, stages, rule, times);
+// the person it happened to is read data, wherever it appears.
 @Resolver(() => LifecycleStageChange)
 export class LifecycleStageChangeResolver {
-  @FieldResolver(() => Customer, { nullable: true, description: 'The customer now (the survivor if it was merged since).' })
+  @Authorized(Scope.READ)
+  @FieldResolver(() => Customer, { nullable: true, description: 'The customer now (the survivor if it was merged since). Needs the read scope.' })
   customer(@Root() e: LifecycleStageChange, @Ctx() ctx: Context): Promise<Customer | null> {
     return ctx.loaders.customer.load(e.customerId);
   }
 
-  @FieldResolver(() => String, { description: 'Why, in one sentence.' })
+  // The sentence quotes the facts (purchase counts and dates, the NPS score): same rule as `facts`.
+  @Authorized(Scope.READ)
+  @FieldResolver(() => String, { nullable: true, description: 'Why, in one sentence. Needs the read scope.' })
   explanation(@Root() e: LifecycleStageChange): string {
     return explain(e);
   }
@@ -73,12 +78,14 @@ export class LifecycleStageChangeResolver {
 
 @Resolver(() => InteractionRecordedEvent)
 export class InteractionRecordedEventResolver {
-  @FieldResolver(() => Customer, { nullable: true, description: 'The customer now (the survivor if it was merged since).' })
+  @Authorized(Scope.READ)
+  @FieldResolver(() => Customer, { nullable: true, description: 'The customer now (the survivor if it was merged since). Needs the read scope.' })
   customer(@Root() e: InteractionRecordedEvent, @Ctx() ctx: Context): Promise<Customer | null> {
     return ctx.loaders.customer.load(e.customerId);
   }
 
-  @FieldResolver(() => Interaction, { nullable: true })
+  @Authorized(Scope.READ)
+  @FieldResolver(() => Interaction, { nullable: true, description: 'The interaction as stored (amount, identifiers, properties…). Needs the read scope.' })
   interaction(@Root() e: InteractionRecordedEvent, @Ctx() ctx: Context): Promise<Interaction | null> {
     return ctx.loaders.interaction.load(e.interactionId);
   }
@@ -86,7 +93,8 @@ export class InteractionRecordedEventResolver {
 
 @Resolver(() => CustomerMergedEvent)
 export class CustomerMergedEventResolver {
-  @FieldResolver(() => Customer, { nullable: true, description: 'The surviving customer now.' })
+  @Authorized(Scope.READ)
+  @FieldResolver(() => Customer, { nullable: true, description: 'The surviving customer now. Needs the read scope.' })
   survivor(@Root() e: CustomerMergedEvent, @Ctx() ctx: Context): Promise<Customer | null> {
     return ctx.loaders.customer.load(e.survivorId);
   }

@@ -1,5 +1,7 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Authorized, Field, ID, ObjectType } from 'type-graphql';
 
+import { JSONScalar } from '../../graphql/scalars/json.scalar';
+import { Scope } from '../access/scope.enum';
 import { IdentifierType } from '../identity/identifier-type.enum';
 import { Channel } from '../interactions/channel.enum';
 import { InteractionType } from '../interactions/interaction-type.enum';
@@ -8,11 +10,21 @@ import type { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
 import type { LifecycleFacts } from '../lifecycle/rules';
 import { Topic, type StoredEvent } from './event';
 
-/** A stored transition as an event: the same fields, plus where it stands in the event log. */
+/**
+ * A stored transition as an event: the same fields, plus where it stands in the event log. The
+ * subscribe scope shows that a change happened; the figures behind it (purchase counts and dates,
+ * NPS scores) are the customer's data and need read, so `facts` is redeclared here with that rule
+ * (type-graphql lets a subclass field replace the inherited one) and queries of
+ * LifecycleTransition keep theirs.
+ */
 @ObjectType({ description: 'A customer changed lifecycle stage. `cursor` resumes a subscription right after this event.' })
 export class LifecycleStageChange extends LifecycleTransition {
   @Field({ description: 'Pass as `after` to receive every later change, none twice.' })
   cursor!: string;
+
+  @Authorized(Scope.READ)
+  @Field(() => JSONScalar, { nullable: true, description: 'The figures the rule looked at. Needs the read scope.' })
+  override facts!: LifecycleFacts;
 }
 
 @ObjectType({ description: 'An interaction was stored.' })
@@ -56,7 +68,8 @@ export class CustomerMergedEvent {
   @Field(() => IdentifierType, { description: 'Type of the identifier that linked them.' })
   identifierType!: IdentifierType;
 
-  @Field()
+  @Authorized(Scope.READ)
+  @Field(() => String, { nullable: true, description: 'The identifier that linked them (normalised). Needs the read scope.' })
   identifierValue!: string;
 
   @Field(() => ID, { nullable: true, description: 'The interaction that linked them; null for identify calls.' })
