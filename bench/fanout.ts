@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   await ds.initialize();
   const apiKeys = new ApiKeyService(ds);
   const admin = (await apiKeys.create('bench admin', [Scope.ADMIN], UNLIMITED)).key;
-  const watcher = (await apiKeys.create('bench subscribers', [Scope.SUBSCRIBE], UNLIMITED)).key;
+  const watcher = (await apiKeys.create('bench subscribers', [Scope.SUBSCRIBE, Scope.READ], UNLIMITED)).key;
   await ds.destroy();
   const { child, url, inspector } = await startServerProcess(db.url);
   const pid = child.pid!;

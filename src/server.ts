@@ -16,7 +16,7 @@ import { contextFor, type Context, type Services } from './graphql/context';
 import { formatError } from './graphql/errors';
 import { authenticate, jsonErrors, notFound, type AuthenticatedRequest } from './graphql/http-guard';
 import { LiveServer } from './graphql/live-server';
-import { operationLimitsPlugin, validationRules } from './graphql/plugins/operation-limits';
+import { operationLimitsPlugin, refuseDeepNesting, validationRules } from './graphql/plugins/operation-limits';
 import { ApiKeyService } from './modules/access/api-key.service';
 import { RateLimiter } from './modules/access/token-bucket';
 import { createDataSource } from './db/data-source';
@@ -49,10 +49,10 @@ export function createServices(dataSource: DataSource, config: Config, signal?: 
     config,
     apiKeys: new ApiKeyService(dataSource, config.apiKeyCacheSeconds),
     rateLimiter: new RateLimiter(config.rateLimit),
-    customers: new CustomerService(dataSource),
+    customers: new CustomerService(dataSource, config.defaultCurrency),
     ingest: new IngestService(dataSource, config, lifecycle, journeys, signal),
     lifecycle,
-    analytics: new JourneyAnalyticsService(analyticsDataSource),
+    analytics: new JourneyAnalyticsService(analyticsDataSource, config.defaultCurrency),
   };
 }
 
@@ -144,6 +144,7 @@ export async function startServer(dataSource: DataSource, config: Config, port =
     // The key and its rate are checked from the headers, before the body is read.
     authenticate(services, { landingPage: config.introspection }),
     express.json({ limit: config.maxBodyBytes }),
+    refuseDeepNesting,
     expressMiddleware(apollo, {
       context: async ({ req }) => contextFor(services, (req as AuthenticatedRequest).principal),
     }),

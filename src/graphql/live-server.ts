@@ -29,7 +29,7 @@ import { bearerToken, type Context, type Services } from './context';
 import { BadUserInputError, ErrorCode, ForbiddenError, formatError, NotFoundError, RateLimitedError } from './errors';
 import type { OperationLimits } from '../config';
 import { createLoaders } from './loaders';
-import { allValidationRules, checkCost } from './plugins/operation-limits';
+import { allValidationRules, checkCost, nestingError, nestingOver } from './plugins/operation-limits';
 
 export const LIVE_PROTOCOL = 'graphql-transport-ws';
 
@@ -372,6 +372,7 @@ export class LiveServer {
     }
     let entry: { document?: DocumentNode; errors?: Errors };
     try {
+      if (nestingOver(query)) throw nestingError();
       const document = parse(query, { maxTokens: this.options.limits.maxTokens });
       const errors = validate(this.schema, document, this.rules);
       entry = errors.length ? { errors: formatted(errors) } : { document };

@@ -135,7 +135,7 @@ describe('query shape', () => {
     const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.keys.read}` }, body: JSON.stringify({ query: deep }) });
     const body = (await res.json()) as any;
     expect(body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
-    expect(body.errors[0].message).toMatch(/nested 12 levels deep; at most 10/);
+    expect(body.errors[0].message).toMatch(/depth limit of 10 exceeded, found 12/);
     const ok = `{ customers(first: 1) { edges { node { interactions(first: 1) { edges { node { customer { id } } } } } } } }`;
     const fine = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.keys.read}` }, body: JSON.stringify({ query: ok }) });
     expect(((await fine.json()) as any).errors).toBeUndefined();

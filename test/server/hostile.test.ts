@@ -84,6 +84,8 @@ describe('documents built to exhaust the server', () => {
     const [answer] = await ws.send('bomb');
     expect(answer.type).toBe('error');
     expect(answer.payload[0].extensions.code).toBe('BAD_USER_INPUT');
+    const [nested] = await ws.send('nested', { query: `{ customers(first: 1, after: ${'['.repeat(5000)}${']'.repeat(5000)}) { edges { cursor } } }` });
+    expect(nested.payload[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' }, message: expect.stringMatching(/nests brackets/) });
     ws.ws.close();
   });
 
@@ -116,11 +118,14 @@ describe('documents built to exhaust the server', () => {
     const attack = `{ ${Array.from({ length: 500 }, (_, i) => `a${i}: customers(first: 100) { edges { node { id interactions(first: 100) { edges { node { id } } } } } }`).join(' ')} }`;
     const deep = `{ customers(first: 1) { edges { node { interactions(first: 1) { edges { node { customer { interactions(first: 1) { edges { node { customer { id } } } } } } } } } } } }`;
     const tokens = `{ ${Array.from({ length: 6000 }, () => '__typename').join(' ')} }`;
+    // One token per level: within maxTokens, but graphql-js's parser would recurse 5,000 deep.
+    const nested = `mutation { identify(identifiers: [{ type: EMAIL, value: "a@example.com" }], traits: { a: ${'['.repeat(5000)}${']'.repeat(5000)} }) { customerId } }`;
     for (const [query, message] of [
       [aliases, /Aliases limit of 30 exceeded, found 40/],
       [attack, /tokens|Aliases limit/],
       [deep, /depth limit of 10 exceeded/],
       [tokens, /more that 5000 tokens/],
+      [nested, /nests brackets more than 64 levels deep/],
     ] as const) {
       const res = await withBystander(() => post({ query }));
       expect(res.status).toBe(400);

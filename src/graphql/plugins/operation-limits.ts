@@ -34,6 +34,13 @@ import { ErrorCode } from '../errors';
  * fields, which aggregate over the whole base, add ANALYTICS_COST each.
  */
 export const UNPAGED_LIST_SIZE = 10;
+/**
+ * The largest page any field serves (lifecycleTransitions); a larger `first` is costed at this and
+ * refused by the field itself, with its path, rather than by the budget.
+ */
+export const LARGEST_PAGE = 500;
+/** Brackets nested deeper than this are refused before the parser, which recurses on them. */
+export const MAX_NESTING = 64;
 export const ANALYTICS_COST = 1000;
 export const ANALYTICS_FIELDS: ReadonlySet<string> = new Set([
   'Query.journeyFunnel',
@@ -53,7 +60,7 @@ export const costEstimator: ComplexityEstimator = ({ type, field, args, childCom
   const own = isLeafType(getNamedType(field.type)) ? 0 : 1;
   const extra = ANALYTICS_FIELDS.has(name) ? ANALYTICS_COST : 0;
   let size = 1;
-  if (typeof args.first === 'number') size = Math.max(0, args.first);
+  if (typeof args.first === 'number') size = Math.min(LARGEST_PAGE, Math.max(0, args.first));
   else if (name === 'Mutation.recordInteractions') size = Array.isArray(args.inputs) ? args.inputs.length : 1;
   else if (field.name === 'edges' || !returnsList(field.type) || own === 0) size = 1;
   else size = UNPAGED_LIST_SIZE;
@@ -62,6 +69,48 @@ export const costEstimator: ComplexityEstimator = ({ type, field, args, childCom
 
 function inputError(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, ...extensions, http: { status: 400 } } });
+}
+
+/**
+ * How deeply `{`, `[` and `(` nest in a document, strings and comments skipped, stopping as soon
+ * as `max` is passed. graphql-js's parser recurses once per level: an inline list of a few
+ * thousand levels costs one token each, passes `maxTokens` and overflows the stack.
+ */
+export function nestingOver(query: string, max = MAX_NESTING): boolean {
+  let depth = 0;
+  for (let i = 0; i < query.length; i++) {
+    const c = query.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b || c === 0x28) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d || c === 0x29) depth--;
+    else if (c === 0x23) {
+      while (i < query.length && query[i] !== '\n' && query[i] !== '\r') i++;
+    } else if (c === 0x22) {
+      if (query.startsWith('"""', i)) {
+        const end = query.indexOf('"""', i + 3);
+        if (end < 0) return false;
+        i = end + 2;
+      } else {
+        for (i++; i < query.length && query[i] !== '"' && query[i] !== '\n'; i++) if (query[i] === '\\') i++;
+      }
+    }
+  }
+  return false;
+}
+
+export function nestingError(): GraphQLError {
+  return inputError(`The document nests brackets more than ${MAX_NESTING} levels deep.`);
+}
+
+/** Express middleware, between the JSON body parser and Apollo: the nesting check over HTTP. */
+export function refuseDeepNesting(req: { body?: { query?: unknown } }, res: { status(code: number): { json(body: unknown): void } }, next: () => void): void {
+  const query = req.body?.query;
+  if (typeof query === 'string' && nestingOver(query)) {
+    const error = nestingError();
+    res.status(400).json({ errors: [{ message: error.message, extensions: { code: ErrorCode.BAD_USER_INPUT } }] });
+    return;
+  }
+  next();
 }
 
 /** graphql-armor reports by throwing; here each refusal becomes a validation error like the others. */

@@ -1,10 +1,11 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 import { Scope } from './scope.enum';
 
 /** A partner's or front-end's credential. Only a SHA-256 of the secret is stored. */
 @Entity('api_key')
 @Index('api_key_hash_key', ['keyHash'], { unique: true })
+@Check('api_key_rate_limit_check', '("rate_limit_per_second" IS NULL OR "rate_limit_per_second" > 0) AND ("rate_limit_burst" IS NULL OR "rate_limit_burst" > 0)')
 export class ApiKey {
   @PrimaryColumn('uuid')
   id!: string;
