@@ -44,7 +44,7 @@ export interface RunningServer {
 
 export function createServices(dataSource: DataSource, config: Config, signal?: CommitSignal, analyticsDataSource: DataSource = dataSource): Services {
   const journeys = new JourneyService(config.journeyAbandonAfterDays);
-  const lifecycle = new LifecycleService(dataSource, config.lifecycle, config.sweepBatchSize, journeys, signal);
+  const lifecycle = new LifecycleService(dataSource, config.lifecycle, config.sweepBatchSize, journeys, signal, analyticsDataSource);
   return {
     config,
     apiKeys: new ApiKeyService(dataSource, config.apiKeyCacheSeconds),

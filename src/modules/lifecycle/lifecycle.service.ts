@@ -63,6 +63,8 @@ export class LifecycleService {
     private readonly sweepBatchSize = 500,
     private readonly journeys?: JourneyService,
     private readonly signal?: CommitSignal,
+    /** Where aggregates over every customer run: the analytics pool, apart from reads and writes. */
+    private readonly analytics: DataSource = dataSource,
   ) {}
 
   /** The lifecycle's view of a customer's history. */
@@ -297,7 +299,7 @@ export class LifecycleService {
 
   /** Live customers per stage at `asOf`, from the transitions (customers with no interaction count as PROSPECT). */
   async distribution(asOf: Date): Promise<Map<string, number>> {
-    const rows: Array<{ stage: string; n: number }> = await this.dataSource.query(
+    const rows: Array<{ stage: string; n: number }> = await this.analytics.query(
       `SELECT coalesce(t.to_stage, 'PROSPECT') AS stage, count(*)::int AS n
          FROM customer c
          LEFT JOIN LATERAL (
@@ -330,7 +332,7 @@ export class LifecycleService {
 
   /** Transition counts per (from, to) pair in [from, to), for live customers. */
   async flow(from: Date | null, to: Date | null): Promise<Array<{ from: LifecycleStage | null; to: LifecycleStage; count: number }>> {
-    const rows: Array<{ from_stage: LifecycleStage | null; to_stage: LifecycleStage; n: number }> = await this.dataSource.query(
+    const rows: Array<{ from_stage: LifecycleStage | null; to_stage: LifecycleStage; n: number }> = await this.analytics.query(
       `SELECT t.from_stage, t.to_stage, count(*)::int AS n
          FROM lifecycle_transition t JOIN customer c ON c.id = t.customer_id AND c.merged_into_id IS NULL
         WHERE ($1::timestamptz IS NULL OR t.at >= $1) AND ($2::timestamptz IS NULL OR t.at < $2)
