@@ -327,7 +327,7 @@ beforeAll(async () => {
   const clients = new Map<string, LiveClient>();
   for (const [name, key] of Object.entries(keys)) {
     scopes.set(name, (await t.server.services.apiKeys.verify(key))!.scopes);
-    clients.set(name, live.client(key));
+    clients.set(name, live.client(key, { lazy: false }));
   }
 
   // Subscriptions: open one per (root, key), then make the watched customer's events happen.

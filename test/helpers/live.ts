@@ -23,14 +23,19 @@ export interface LiveClient {
 const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
 
 /** A graphql-ws client (the library front ends use) on a test server, without retries. */
-export function liveClient(httpUrl: string, key: string | null): LiveClient {
+/**
+ * `lazy` (the default) connects on the first operation and closes when none is left; a client
+ * that sends operations one after another should not be lazy: an operation sent while the last
+ * one's socket is closing can be ended by that close.
+ */
+export function liveClient(httpUrl: string, key: string | null, options: { lazy?: boolean } = {}): LiveClient {
   const closes: Array<{ code: number; reason: string }> = [];
   const client = createClient({
     url: wsUrl(httpUrl),
     webSocketImpl: WebSocket,
     connectionParams: key ? { authorization: `Bearer ${key}` } : {},
     retryAttempts: 0,
-    lazy: true,
+    lazy: options.lazy ?? true,
     on: { closed: (event: any) => closes.push({ code: event.code, reason: String(event.reason) }) },
   });
   return {
@@ -107,7 +112,7 @@ export interface LiveTestServer {
   /** The server; set once the suite's `beforeAll` has run. */
   readonly t: TestServer;
   /** A graphql-ws client (the subscribe-scoped key by default), disposed after the test. */
-  client(key?: string | null): LiveClient;
+  client(key?: string | null, options?: { lazy?: boolean }): LiveClient;
   /** Waits until `n` subscriptions are past their replay and receive live events. */
   subscribed(n: number): Promise<number>;
   caughtUp(): Promise<void>;
@@ -126,8 +131,8 @@ export function useLiveServer(overrides: Partial<Config> = {}): LiveTestServer {
       if (!server) throw new Error('the live test server is not started yet (use it inside tests and hooks)');
       return server;
     },
-    client(key = live.t.keys.subscribe) {
-      const c = liveClient(live.t.url, key);
+    client(key = live.t.keys.subscribe, options = {}) {
+      const c = liveClient(live.t.url, key, options);
       clients.push(c);
       return c;
     },
