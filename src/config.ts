@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 
+// A domain's settings are typed by the domain: this file belongs with the entry points, above
+// every module, so the modules do not import it.
 import { IdentifierType } from './modules/identity/identifier-type.enum';
+import type { IdentifierLimits } from './modules/identity/resolution-plan';
 import type { LifecycleThresholds } from './modules/lifecycle/rules';
-
-/** Per-type caps on how many identifiers one customer may hold (BRIEF §2). */
-export type IdentifierLimits = Record<IdentifierType, number>;
 
 export interface Config {
   port: number;

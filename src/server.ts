@@ -25,7 +25,7 @@ import { IngestService } from './modules/interactions/ingest.service';
 import { JourneyAnalyticsService } from './modules/journeys/journey-analytics.service';
 import { JourneyService } from './modules/journeys/journey.service';
 import { LifecycleService } from './modules/lifecycle/lifecycle.service';
-import type { CommitSignal } from './modules/live/event';
+import type { CommitSignal } from './modules/events/event';
 import { EventRelay } from './modules/live/event-relay';
 
 export interface RunningServer {

@@ -1,6 +1,5 @@
 import path from 'node:path';
 
-import type { Config } from '../config';
 import { ensureDatabase, startEmbeddedPostgres } from './embedded';
 
 export interface Database {
@@ -12,8 +11,15 @@ export interface Database {
 
 export const EMBEDDED_DATABASE = 'customer_graph';
 
+/** The part of the configuration that says where the database is. */
+export interface DatabaseSettings {
+  /** Unset: an embedded PostgreSQL is started under `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+}
+
 /** DATABASE_URL when set, else the embedded PostgreSQL under DATA_DIR (started here). */
-export async function openDatabase(config: Config, log: (line: string) => void = () => {}, options: { ownSignalHandling?: boolean } = {}): Promise<Database> {
+export async function openDatabase(config: DatabaseSettings, log: (line: string) => void = () => {}, options: { ownSignalHandling?: boolean } = {}): Promise<Database> {
   if (config.databaseUrl) {
     return { url: config.databaseUrl, embedded: false, stop: async () => {} };
   }

@@ -5,8 +5,13 @@ import type { CustomerService } from '../modules/customers/customer.service';
 import type { IngestService } from '../modules/interactions/ingest.service';
 import type { LifecycleService } from '../modules/lifecycle/lifecycle.service';
 import type { JourneyAnalyticsService } from '../modules/journeys/journey-analytics.service';
+import type { CustomerContext } from '../modules/customers/customer.resolver';
+import type { InteractionContext } from '../modules/interactions/interaction.resolver';
+import type { JourneyContext } from '../modules/journeys/journey.resolver';
+import type { LifecycleContext } from '../modules/lifecycle/lifecycle.resolver';
+import type { LiveContext } from '../modules/live/live.resolver';
 import { UnauthenticatedError } from './errors';
-import { createLoaders, type Loaders } from './loaders';
+import { createLoaders, type Loaders } from '../modules/customers/customer.loader';
 
 /** Long-lived services shared by every request. */
 export interface Services {
@@ -20,8 +25,13 @@ export interface Services {
   analytics: JourneyAnalyticsService;
 }
 
-/** What every resolver gets: the caller, the services, and this request's loaders. */
-export interface Context extends Services {
+/**
+ * What every resolver gets: the caller, the services, and this request's loaders. Each module
+ * declares the part its resolvers read (modules do not import this layer); extending them all
+ * makes the compiler check that this context still provides each part.
+ */
+export interface Context extends Services, CustomerContext, InteractionContext, JourneyContext, LifecycleContext, LiveContext {
+  config: Config;
   principal: Principal;
   loaders: Loaders;
 }

@@ -1,5 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
+import { ConflictError, ForbiddenError as DomainForbidden, InputError, NotFoundError as DomainNotFound, RateLimitedError as DomainRateLimited, type InputProblem } from '../modules/shared/errors';
+
 /** The only values `extensions.code` ever takes (BRIEF §5). */
 export enum ErrorCode {
   UNAUTHENTICATED = 'UNAUTHENTICATED',
@@ -11,10 +13,45 @@ export enum ErrorCode {
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 
-/** One thing wrong with an input, located by its field path (`inputs[3].identifiers[0].value`). */
-export interface InputProblem {
-  field: string;
-  message: string;
+type Extensions = { code: ErrorCode } & Record<string, unknown>;
+type Mapping<E extends Error> = [type: abstract new (...args: any[]) => E, extensions: (error: E) => Extensions];
+const map = <E extends Error>(type: Mapping<E>[0], extensions: Mapping<E>[1]): Mapping<Error> => [type, extensions as Mapping<Error>[1]];
+
+/**
+ * Domain error class → what a client sees in `extensions` (the message is the error's own). The
+ * one place where domain errors become GraphQL errors, for HTTP and websocket alike.
+ */
+const DOMAIN_ERRORS: Array<Mapping<Error>> = [
+  map(InputError, (e) => ({ code: ErrorCode.BAD_USER_INPUT, field: e.problems[0].field, problems: e.problems })),
+  map(DomainNotFound, () => ({ code: ErrorCode.NOT_FOUND })),
+  map(DomainForbidden, () => ({ code: ErrorCode.FORBIDDEN })),
+  map(ConflictError, () => ({ code: ErrorCode.CONFLICT })),
+  // `extensions.retryAfter` says it in whole seconds.
+  map(DomainRateLimited, (e) => ({
+    code: ErrorCode.RATE_LIMITED,
+    ...(e.retryAfterMs === undefined ? {} : { retryAfter: Math.max(1, Math.ceil(e.retryAfterMs / 1000)), retryAfterMs: e.retryAfterMs }),
+  })),
+];
+
+/** The client-facing extensions of a domain error, or undefined when `error` is not one. */
+function domainExtensions(error: unknown): Extensions | undefined {
+  const mapping = DOMAIN_ERRORS.find(([type]) => error instanceof type);
+  return mapping?.[1](error as Error);
+}
+
+/**
+ * A GraphQL error for anything thrown: GraphQL errors as they are, domain errors as the table
+ * says, anything else as INTERNAL_SERVER_ERROR (for code paths that are not a resolver, where
+ * graphql-js would otherwise wrap the error itself).
+ */
+export function toGraphQLError(error: unknown): GraphQLError {
+  if (error instanceof GraphQLError) return error;
+  const extensions = domainExtensions(error);
+  if (extensions) return new GraphQLError((error as Error).message, { extensions, originalError: error as Error });
+  return new GraphQLError('Internal server error: the failure was logged.', {
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    originalError: error instanceof Error ? error : undefined,
+  });
 }
 
 export class UnauthenticatedError extends GraphQLError {
@@ -23,43 +60,32 @@ export class UnauthenticatedError extends GraphQLError {
   }
 }
 
+// The transport's own refusals (scopes, websocket protocol), shaped by the same table.
+
 export class ForbiddenError extends GraphQLError {
   constructor(message: string) {
-    super(message, { extensions: { code: ErrorCode.FORBIDDEN } });
+    super(message, { extensions: domainExtensions(new DomainForbidden(message)) });
   }
 }
 
 export class NotFoundError extends GraphQLError {
   constructor(message: string) {
-    super(message, { extensions: { code: ErrorCode.NOT_FOUND } });
+    super(message, { extensions: domainExtensions(new DomainNotFound(message)) });
   }
 }
 
 export class BadUserInputError extends GraphQLError {
   constructor(problems: InputProblem[]) {
-    const [first] = problems;
-    const message = problems.length === 1 ? `${first.field}: ${first.message}` : `${problems.length} problems in the input; first: ${first.field}: ${first.message}`;
-    super(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, field: first.field, problems } });
-  }
-}
-
-export class ConflictError extends GraphQLError {
-  constructor(message: string) {
-    super(message, { extensions: { code: ErrorCode.CONFLICT } });
+    const error = new InputError(problems);
+    super(error.message, { extensions: domainExtensions(error) });
   }
 }
 
 export class RateLimitedError extends GraphQLError {
-  /** `retryAfterMs`: when waiting helps, how long; `extensions.retryAfter` says it in whole seconds. */
+  /** `retryAfterMs`: when waiting helps, how long. */
   constructor(message: string, retryAfterMs?: number) {
-    const retry = retryAfterMs === undefined ? {} : { retryAfter: Math.max(1, Math.ceil(retryAfterMs / 1000)), retryAfterMs };
-    super(message, { extensions: { code: ErrorCode.RATE_LIMITED, ...retry } });
+    super(message, { extensions: domainExtensions(new DomainRateLimited(message, retryAfterMs)) });
   }
-}
-
-/** Builds a field path such as `inputs[3].identifiers[0].value`. */
-export function fieldPath(...parts: Array<string | number>): string {
-  return parts.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
 }
 
 // Apollo's own codes for documents that do not parse or validate, and variables that do not
@@ -68,17 +94,20 @@ const INPUT_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED'
 const KNOWN = new Set<string>(Object.values(ErrorCode));
 
 /**
- * The one place where errors are mapped for clients: known codes pass, input errors become
+ * The one place where errors are formatted for clients: domain errors (thrown by resolvers, so
+ * carried as `originalError`) as DOMAIN_ERRORS says, known codes pass, input errors become
  * BAD_USER_INPUT, anything else is logged and hidden behind INTERNAL_SERVER_ERROR.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  const domain = domainExtensions(original);
+  if (domain) return { ...formatted, extensions: domain };
   const code = String(formatted.extensions?.code ?? '');
   const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
   if (KNOWN.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) return { ...formatted, extensions };
   if (INPUT_CODES.has(code)) {
     return { ...formatted, extensions: { ...extensions, code: ErrorCode.BAD_USER_INPUT, reason: code } };
   }
-  const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
   console.error('[graphql] internal error', formatted.path?.join('.') ?? '', original);
   return {
     message: 'Internal server error: the failure was logged.',

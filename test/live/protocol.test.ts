@@ -1,4 +1,4 @@
-import { encodeEventCursor } from '../../src/modules/live/event';
+import { encodeEventCursor } from '../../src/modules/events/event';
 import { interaction } from '../helpers/factories';
 import { eventually, liveClient, rawSocket, useLiveServer } from '../helpers/live';
 import { startTestServer, type TestServer } from '../helpers/server';

@@ -187,6 +187,26 @@ describe('the websocket under abuse', () => {
     ws.ws.close();
   });
 
+  it('survives `complete` or a closed socket while an operation is still being set up', async () => {
+    const slow = '{ lifecycleDistribution { total } multichannelImpact { customers } }';
+    const ws = await wsSubscribe(t.keys.admin, {});
+    ws.ws.send(JSON.stringify({ id: 'q', type: 'subscribe', payload: { query: slow } }));
+    ws.ws.send(JSON.stringify({ id: 'q', type: 'complete' }));
+    ws.ws.send(JSON.stringify({ id: 's', type: 'subscribe', payload: { query: 'subscription($a: String) { interactionRecorded(after: $a) { interactionId } }', variables: { a: null } } }));
+    ws.ws.send(JSON.stringify({ id: 's', type: 'complete' }));
+    const [after] = await ws.send('after', { query: '{ __typename }' });
+    expect(after).toMatchObject({ type: 'next', payload: { data: { __typename: 'Query' } } });
+    ws.ws.close();
+
+    for (let i = 0; i < 5; i++) {
+      const gone = await wsSubscribe(t.keys.admin, {});
+      gone.ws.send(JSON.stringify({ id: 'q', type: 'subscribe', payload: { query: slow } }));
+      gone.ws.terminate();
+    }
+    await eventually(() => t.server.live.snapshot().connections === 0, 5000, 'every connection to be forgotten');
+    expect((await post({ query: SIMPLE }, t.keys.read)).status).toBe(200);
+  });
+
   it('handles any root shape of a subscription: inline fragments and fragment spreads included', async () => {
     const c = liveClient(t.url, t.keys.admin);
     clients.push(c);

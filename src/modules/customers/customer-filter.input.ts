@@ -1,9 +1,9 @@
 import { Field, InputType } from 'type-graphql';
 
 import { IdentifierType } from '../identity/identifier-type.enum';
-import { Channel } from '../interactions/channel.enum';
+import { Channel } from '../shared/channel.enum';
 import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
-import { DecimalScalar } from '../../graphql/scalars/decimal.scalar';
+import { DecimalScalar } from '../shared/scalars/decimal.scalar';
 
 @InputType({ description: 'All given conditions must hold.' })
 export class CustomerFilter {

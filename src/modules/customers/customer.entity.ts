@@ -1,8 +1,8 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
-import { JSONScalar } from '../../graphql/scalars/json.scalar';
-import { Channel } from '../interactions/channel.enum';
+import { JSONScalar } from '../shared/scalars/json.scalar';
+import { Channel } from '../shared/channel.enum';
 import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
 
 /**

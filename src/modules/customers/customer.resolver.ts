@@ -1,19 +1,30 @@
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
 
-import { checkFirst, Connection, type ConnectionShape } from '../../graphql/connection';
-import type { Context } from '../../graphql/context';
-import { BadUserInputError, NotFoundError } from '../../graphql/errors';
-import { UUID } from '../../db/uuid';
+import type { CountryCode } from 'libphonenumber-js';
+
+import { checkFirst, type ConnectionShape } from '../shared/connection';
+import { Connection } from '../shared/connection.type';
+import { InputError, NotFoundError } from '../shared/errors';
+import { UUID } from '../shared/ids';
 import { Scope } from '../access/scope.enum';
 import { Identifier } from '../identity/identifier.entity';
 import { IdentifierType } from '../identity/identifier-type.enum';
 import { Merge } from '../identity/merge.entity';
 import { normalizeIdentifier } from '../identity/normalize';
-import { Channel } from '../interactions/channel.enum';
+import { Channel } from '../shared/channel.enum';
 import { Interaction } from '../interactions/interaction.entity';
 import { InteractionType } from '../interactions/interaction-type.enum';
 import { Customer } from './customer.entity';
 import { CustomerFilter } from './customer-filter.input';
+import type { Loaders } from './customer.loader';
+import type { CustomerService } from './customer.service';
+
+/** What these resolvers read from an operation's context (src/graphql/context.ts builds it). */
+export interface CustomerContext {
+  config: { defaultPhoneRegion: CountryCode };
+  customers: CustomerService;
+  loaders: Loaders;
+}
 
 const MAX_PAGE = 100;
 
@@ -42,8 +53,8 @@ class InteractionPageArgs {
 export class CustomerResolver {
   @Authorized(Scope.READ)
   @Query(() => Customer, { nullable: true, description: 'A customer by id; the id of a merged customer resolves to its survivor. NOT_FOUND when unknown.' })
-  async customer(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Customer> {
-    if (!UUID.test(id)) throw new BadUserInputError([{ field: 'id', message: `"${id}" is not a customer id` }]);
+  async customer(@Arg('id', () => ID) id: string, @Ctx() ctx: CustomerContext): Promise<Customer> {
+    if (!UUID.test(id)) throw new InputError([{ field: 'id', message: `"${id}" is not a customer id` }]);
     const customer = await ctx.loaders.customer.load(id);
     if (!customer) throw new NotFoundError(`No customer has the id ${id}.`);
     return customer;
@@ -54,10 +65,10 @@ export class CustomerResolver {
   async customerByIdentifier(
     @Arg('type', () => IdentifierType) type: IdentifierType,
     @Arg('value') value: string,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: CustomerContext,
   ): Promise<Customer> {
     const normalized = normalizeIdentifier(type, value, ctx.config.defaultPhoneRegion);
-    if (!normalized.ok) throw new BadUserInputError([{ field: 'value', message: `${type} ${normalized.message}` }]);
+    if (!normalized.ok) throw new InputError([{ field: 'value', message: `${type} ${normalized.message}` }]);
     const customer = await ctx.customers.byIdentifier(type, normalized.value);
     if (!customer) throw new NotFoundError(`No customer holds ${type} "${normalized.value}".`);
     return customer;
@@ -69,25 +80,25 @@ export class CustomerResolver {
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('filter', () => CustomerFilter, { nullable: true }) filter: CustomerFilter | null,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: CustomerContext,
   ): Promise<ConnectionShape<Customer>> {
     checkFirst(first, MAX_PAGE, 'first');
     return ctx.customers.page(first, after, filter);
   }
 
   @FieldResolver(() => [Identifier])
-  identifiers(@Root() customer: Customer, @Ctx() ctx: Context): Promise<Identifier[]> {
+  identifiers(@Root() customer: Customer, @Ctx() ctx: CustomerContext): Promise<Identifier[]> {
     return ctx.loaders.identifiers.load(customer.id);
   }
 
   @FieldResolver(() => InteractionConnection, { description: 'Newest first.' })
-  interactions(@Root() customer: Customer, @Args(() => InteractionPageArgs) args: InteractionPageArgs, @Ctx() ctx: Context): Promise<ConnectionShape<Interaction>> {
+  interactions(@Root() customer: Customer, @Args(() => InteractionPageArgs) args: InteractionPageArgs, @Ctx() ctx: CustomerContext): Promise<ConnectionShape<Interaction>> {
     checkFirst(args.first, MAX_PAGE, 'first');
     return ctx.loaders.interactions(args).load(customer.id);
   }
 
   @FieldResolver(() => [Merge], { description: 'Merge ledger entries that formed this customer, oldest first.' })
-  merges(@Root() customer: Customer, @Ctx() ctx: Context): Promise<Merge[]> {
+  merges(@Root() customer: Customer, @Ctx() ctx: CustomerContext): Promise<Merge[]> {
     return ctx.loaders.merges.load(customer.id);
   }
 }

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 
-import { cursorTime, decodeCursor, encodeCursor, toConnection, type ConnectionShape } from '../../graphql/connection';
+import { cursorTime, decodeCursor, encodeCursor, toConnection, type ConnectionShape } from '../shared/connection';
 import { Identifier } from '../identity/identifier.entity';
 import { IdentifierType } from '../identity/identifier-type.enum';
 import { Merge } from '../identity/merge.entity';

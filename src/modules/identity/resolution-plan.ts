@@ -1,8 +1,10 @@
-import type { IdentifierLimits } from '../../config';
 import { uuidv7 } from '../../db/uuid';
-import { Channel } from '../interactions/channel.enum';
+import { Channel } from '../shared/channel.enum';
 import { IDENTIFIER_PRIORITY, IdentifierType } from './identifier-type.enum';
 import type { NormalizedIdentifier } from './validate-identifiers';
+
+/** Per-type caps on how many identifiers one customer may hold (BRIEF §2). */
+export type IdentifierLimits = Record<IdentifierType, number>;
 
 export enum WarningCode {
   BLOCKLISTED_IDENTIFIER = 'BLOCKLISTED_IDENTIFIER',

@@ -1,6 +1,6 @@
 import type { CountryCode } from 'libphonenumber-js';
 
-import { fieldPath, type InputProblem } from '../../graphql/errors';
+import { fieldPath, type InputProblem } from '../shared/errors';
 import { IdentifierType } from './identifier-type.enum';
 import type { IdentifierInput } from './identifier.input';
 import { isBlocklisted, normalizeIdentifier } from './normalize';

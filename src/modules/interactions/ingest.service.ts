@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import { hash53, withConnection, type Tx } from '../../db/tx';
 import { uuidv7 } from '../../db/uuid';
-import type { InputProblem } from '../../graphql/errors';
+import type { InputProblem } from '../shared/errors';
 import { IdentifierType } from '../identity/identifier-type.enum';
 import {
   identifierKey,
@@ -17,7 +17,7 @@ import type { NormalizedIdentifier } from '../identity/validate-identifiers';
 import { emptyHistory, loadHistories } from '../customers/customer-history';
 import { JourneyService, type JourneyOutcome } from '../journeys/journey.service';
 import { earliest, LIFECYCLE_COLUMNS, LifecycleService, type LifecycleOutcome } from '../lifecycle/lifecycle.service';
-import { eventInsertSql, Topic, type CommitSignal, type NewEvent } from '../live/event';
+import { eventInsertSql, Topic, type CommitSignal, type NewEvent } from '../events/event';
 import type { InteractionData } from './validate-interaction';
 
 export enum RecordStatus {

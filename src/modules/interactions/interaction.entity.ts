@@ -1,12 +1,12 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, RelationId } from 'typeorm';
 
-import { DecimalScalar } from '../../graphql/scalars/decimal.scalar';
-import { JSONScalar } from '../../graphql/scalars/json.scalar';
+import { DecimalScalar } from '../shared/scalars/decimal.scalar';
+import { JSONScalar } from '../shared/scalars/json.scalar';
 import { ApiKey } from '../access/api-key.entity';
 import { Customer } from '../customers/customer.entity';
 import { IdentifierType } from '../identity/identifier-type.enum';
-import { Channel } from './channel.enum';
+import { Channel } from '../shared/channel.enum';
 import { InteractionType } from './interaction-type.enum';
 
 /** An identifier as it arrived on an interaction, blocklisted ones included. */

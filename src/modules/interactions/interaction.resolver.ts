@@ -1,19 +1,30 @@
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 
-import type { Context } from '../../graphql/context';
-import { BadUserInputError, fieldPath, type InputProblem } from '../../graphql/errors';
-import { JSONScalar } from '../../graphql/scalars/json.scalar';
+import type { CountryCode } from 'libphonenumber-js';
+
+import { fieldPath, InputError, type InputProblem } from '../shared/errors';
+import { JSONScalar } from '../shared/scalars/json.scalar';
 import { Scope } from '../access/scope.enum';
+import type { Principal } from '../access/api-key.service';
 import { Customer } from '../customers/customer.entity';
+import type { Loaders } from '../customers/customer.loader';
 import { IdentifierInput } from '../identity/identifier.input';
 import { validateIdentifiers } from '../identity/validate-identifiers';
-import { RecordStatus, type IngestItem, type IngestOutcome } from './ingest.service';
+import { RecordStatus, type IngestItem, type IngestOutcome, type IngestService } from './ingest.service';
 import { Interaction } from './interaction.entity';
 import { IdentifyResult, RecordInteractionResult } from './record-result.type';
 import { RecordInteractionInput } from './record-interaction.input';
 import { validateInteraction, validateJsonObject, type InteractionRules } from './validate-interaction';
 
-function rules(ctx: Context): InteractionRules {
+/** What these resolvers read from an operation's context (src/graphql/context.ts builds it). */
+export interface InteractionContext {
+  config: { defaultPhoneRegion: CountryCode; identifierBlocklist: string[]; defaultCurrency: string; maxBatchSize: number };
+  principal: Pick<Principal, 'id'>;
+  ingest: IngestService;
+  loaders: Pick<Loaders, 'customer' | 'interaction'>;
+}
+
+function rules(ctx: InteractionContext): InteractionRules {
   return {
     region: ctx.config.defaultPhoneRegion,
     blocklist: new Set(ctx.config.identifierBlocklist),
@@ -39,13 +50,13 @@ function toResult(outcome: IngestOutcome, index: number, base: string): RecordIn
 export class RecordInteractionResultResolver {
   @Authorized(Scope.READ)
   @FieldResolver(() => Interaction, { nullable: true, description: 'The stored interaction (the original one for a DUPLICATE). Needs the read scope.' })
-  interaction(@Root() result: RecordInteractionResult, @Ctx() ctx: Context): Promise<Interaction | null> | null {
+  interaction(@Root() result: RecordInteractionResult, @Ctx() ctx: InteractionContext): Promise<Interaction | null> | null {
     return result.interactionId ? ctx.loaders.interaction.load(result.interactionId) : null;
   }
 
   @Authorized(Scope.READ)
   @FieldResolver(() => Customer, { nullable: true, description: 'The customer now (after any merge). Needs the read scope.' })
-  customer(@Root() result: RecordInteractionResult, @Ctx() ctx: Context): Promise<Customer | null> | null {
+  customer(@Root() result: RecordInteractionResult, @Ctx() ctx: InteractionContext): Promise<Customer | null> | null {
     return result.customerId ? ctx.loaders.customer.load(result.customerId) : null;
   }
 }
@@ -54,7 +65,7 @@ export class RecordInteractionResultResolver {
 export class IdentifyResultResolver {
   @Authorized(Scope.READ)
   @FieldResolver(() => Customer, { nullable: true, description: 'The customer now (after any merge). Needs the read scope.' })
-  async customer(@Root() result: IdentifyResult, @Ctx() ctx: Context): Promise<Customer | null> {
+  async customer(@Root() result: IdentifyResult, @Ctx() ctx: InteractionContext): Promise<Customer | null> {
     return ctx.loaders.customer.load(result.customerId);
   }
 }
@@ -62,7 +73,7 @@ export class IdentifyResultResolver {
 @Resolver(() => Interaction)
 export class InteractionResolver {
   @FieldResolver(() => Customer, { description: 'The customer it belongs to now.' })
-  customer(@Root() interaction: Interaction, @Ctx() ctx: Context): Promise<Customer | null> {
+  customer(@Root() interaction: Interaction, @Ctx() ctx: InteractionContext): Promise<Customer | null> {
     return ctx.loaders.customer.load(interaction.customerId);
   }
 
@@ -70,9 +81,9 @@ export class InteractionResolver {
   @Mutation(() => RecordInteractionResult, {
     description: 'Records one interaction. Invalid input fails with BAD_USER_INPUT and the field path; nothing is written.',
   })
-  async recordInteraction(@Arg('input', () => RecordInteractionInput) input: RecordInteractionInput, @Ctx() ctx: Context): Promise<RecordInteractionResult> {
+  async recordInteraction(@Arg('input', () => RecordInteractionInput) input: RecordInteractionInput, @Ctx() ctx: InteractionContext): Promise<RecordInteractionResult> {
     const { data, problems } = validateInteraction(input, rules(ctx), 'input', new Date());
-    if (!data) throw new BadUserInputError(problems);
+    if (!data) throw new InputError(problems);
     const [outcome] = await ctx.ingest.ingest(ctx.principal.id, [{ identifiers: data.identifiers, traits: data.traits, interaction: data }]);
     return toResult(outcome, 0, 'input');
   }
@@ -85,10 +96,10 @@ export class InteractionResolver {
   })
   async recordInteractions(
     @Arg('inputs', () => [RecordInteractionInput]) inputs: RecordInteractionInput[],
-    @Ctx() ctx: Context,
+    @Ctx() ctx: InteractionContext,
   ): Promise<RecordInteractionResult[]> {
     const max = ctx.config.maxBatchSize;
-    if (inputs.length > max) throw new BadUserInputError([{ field: 'inputs', message: `at most ${max} interactions per call, got ${inputs.length}` }]);
+    if (inputs.length > max) throw new InputError([{ field: 'inputs', message: `at most ${max} interactions per call, got ${inputs.length}` }]);
     const now = new Date();
     const r = rules(ctx);
     const problems: InputProblem[][] = [];
@@ -114,12 +125,12 @@ export class InteractionResolver {
   async identify(
     @Arg('identifiers', () => [IdentifierInput]) identifiers: IdentifierInput[],
     @Arg('traits', () => JSONScalar, { nullable: true }) traits: unknown,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: InteractionContext,
   ): Promise<IdentifyResult> {
     const problems: InputProblem[] = [];
     const normalized = validateIdentifiers(identifiers, rules(ctx), '', problems);
     const checkedTraits = validateJsonObject(traits, 'traits', problems);
-    if (problems.length) throw new BadUserInputError(problems);
+    if (problems.length) throw new InputError(problems);
     const [outcome] = await ctx.ingest.ingest(ctx.principal.id, [{ identifiers: normalized, traits: checkedTraits, interaction: null }]);
     return {
       customerId: outcome.customerId!,

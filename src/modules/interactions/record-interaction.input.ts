@@ -1,9 +1,9 @@
 import { Field, InputType, Int } from 'type-graphql';
 
-import { DecimalScalar } from '../../graphql/scalars/decimal.scalar';
-import { JSONScalar } from '../../graphql/scalars/json.scalar';
+import { DecimalScalar } from '../shared/scalars/decimal.scalar';
+import { JSONScalar } from '../shared/scalars/json.scalar';
 import { IdentifierInput } from '../identity/identifier.input';
-import { Channel } from './channel.enum';
+import { Channel } from '../shared/channel.enum';
 import { InteractionType } from './interaction-type.enum';
 
 @InputType()

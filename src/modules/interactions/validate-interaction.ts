@@ -1,11 +1,11 @@
-import { fieldPath, type InputProblem } from '../../graphql/errors';
+import { fieldPath, type InputProblem } from '../shared/errors';
+import { MAX_FUTURE_MS } from '../shared/time';
 import { validateIdentifiers, type IdentityRules, type NormalizedIdentifier } from '../identity/validate-identifiers';
-import { Channel } from './channel.enum';
+import { Channel } from '../shared/channel.enum';
 import { InteractionType, MONETARY_TYPES } from './interaction-type.enum';
 import type { RecordInteractionInput } from './record-interaction.input';
 
 export const MAX_JSON_BYTES = 16 * 1024;
-export const MAX_FUTURE_MS = 24 * 3600 * 1000;
 const EARLIEST = Date.UTC(1970, 0, 1);
 
 export interface InteractionRules extends IdentityRules {

@@ -1,7 +1,7 @@
 import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 
-import { DecimalScalar } from '../../graphql/scalars/decimal.scalar';
-import { Channel } from '../interactions/channel.enum';
+import { DecimalScalar } from '../shared/scalars/decimal.scalar';
+import { Channel } from '../shared/channel.enum';
 import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
 import { JourneyStep } from './journey-step.enum';
 

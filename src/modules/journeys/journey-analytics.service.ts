@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 
 import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
-import type { Channel } from '../interactions/channel.enum';
+import type { Channel } from '../shared/channel.enum';
 import { formatMoney } from '../shared/money';
 import { AttributionModel, type ChannelAttribution, type ChannelCountGroup, type JourneyFunnel } from './analytics.types';
 import { STEP_ORDER } from './journey-step.enum';

@@ -1,8 +1,8 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
-import { DecimalScalar } from '../../graphql/scalars/decimal.scalar';
-import { Channel } from '../interactions/channel.enum';
+import { DecimalScalar } from '../shared/scalars/decimal.scalar';
+import { Channel } from '../shared/channel.enum';
 import { JourneyStatus, JourneyStep } from './journey-step.enum';
 
 /** The interactions that lead to one purchase (BRIEF §4), derived from the customer's interactions. */

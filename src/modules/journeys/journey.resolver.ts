@@ -1,21 +1,31 @@
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
 
-import { UUID } from '../../db/uuid';
-import { checkFirst, Connection, type ConnectionShape } from '../../graphql/connection';
-import type { Context } from '../../graphql/context';
-import { BadUserInputError, NotFoundError } from '../../graphql/errors';
+import { checkFirst, type ConnectionShape } from '../shared/connection';
+import { Connection } from '../shared/connection.type';
+import { InputError, NotFoundError } from '../shared/errors';
+import { UUID } from '../shared/ids';
 import { Scope } from '../access/scope.enum';
 import { Customer } from '../customers/customer.entity';
+import type { Loaders } from '../customers/customer.loader';
+import type { CustomerService } from '../customers/customer.service';
 import { Interaction } from '../interactions/interaction.entity';
 import { AttributionModel, ChannelAttribution, ChannelCountGroup, JourneyFunnel } from './analytics.types';
 import { JourneyStatus, JourneyStep, stepOf } from './journey-step.enum';
-import { Channel } from '../interactions/channel.enum';
+import { Channel } from '../shared/channel.enum';
 import { Journey } from './journey.entity';
+import type { JourneyAnalyticsService } from './journey-analytics.service';
+
+/** What these resolvers read from an operation's context (src/graphql/context.ts builds it). */
+export interface JourneyContext {
+  customers: CustomerService;
+  analytics: JourneyAnalyticsService;
+  loaders: Pick<Loaders, 'customer' | 'journeyInteractions' | 'journeys'>;
+}
 
 const MAX_PAGE = 100;
 
 function checkPeriod(from: Date, to: Date): void {
-  if (from.getTime() > to.getTime()) throw new BadUserInputError([{ field: 'to', message: 'must not be before `from`' }]);
+  if (from.getTime() > to.getTime()) throw new InputError([{ field: 'to', message: 'must not be before `from`' }]);
 }
 
 @ObjectType()
@@ -37,8 +47,8 @@ class JourneyPageArgs {
 export class JourneyResolver {
   @Authorized(Scope.READ)
   @Query(() => Journey, { nullable: true, description: 'A purchase journey by id (the id of its first interaction). NOT_FOUND when unknown.' })
-  async journey(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Journey> {
-    if (!UUID.test(id)) throw new BadUserInputError([{ field: 'id', message: `"${id}" is not a journey id` }]);
+  async journey(@Arg('id', () => ID) id: string, @Ctx() ctx: JourneyContext): Promise<Journey> {
+    if (!UUID.test(id)) throw new InputError([{ field: 'id', message: `"${id}" is not a journey id` }]);
     const journey = await ctx.customers.journeyById(id);
     if (!journey) throw new NotFoundError(`No journey has the id ${id}.`);
     return journey;
@@ -53,7 +63,7 @@ export class JourneyResolver {
     @Arg('minStep', () => JourneyStep, { defaultValue: JourneyStep.EVALUATION }) minStep: JourneyStep,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: JourneyContext,
   ): Promise<ConnectionShape<Journey>> {
     checkFirst(first, MAX_PAGE, 'first');
     return ctx.customers.abandonedJourneys(since, minStep, first, after);
@@ -65,7 +75,7 @@ export class JourneyResolver {
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
     @Arg('channel', () => Channel, { nullable: true }) channel: Channel | null,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: JourneyContext,
   ): Promise<JourneyFunnel> {
     checkPeriod(from, to);
     return ctx.analytics.funnel(from, to, channel);
@@ -77,7 +87,7 @@ export class JourneyResolver {
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
     @Arg('model', () => AttributionModel) model: AttributionModel,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: JourneyContext,
   ): Promise<ChannelAttribution[]> {
     checkPeriod(from, to);
     return ctx.analytics.attribution(from, to, model);
@@ -87,17 +97,17 @@ export class JourneyResolver {
   @Query(() => [ChannelCountGroup], {
     description: 'Live customers grouped by the number of channels they had used by `asOf` (default now: as stored), with the share in each lifecycle stage.',
   })
-  multichannelImpact(@Arg('asOf', () => Date, { nullable: true }) asOf: Date | null, @Ctx() ctx: Context): Promise<ChannelCountGroup[]> {
+  multichannelImpact(@Arg('asOf', () => Date, { nullable: true }) asOf: Date | null, @Ctx() ctx: JourneyContext): Promise<ChannelCountGroup[]> {
     return ctx.analytics.multichannel(asOf);
   }
 
   @FieldResolver(() => [Interaction], { description: 'Its interactions in order, follow-ups after the purchase included.' })
-  interactions(@Root() journey: Journey, @Ctx() ctx: Context): Promise<Interaction[]> {
+  interactions(@Root() journey: Journey, @Ctx() ctx: JourneyContext): Promise<Interaction[]> {
     return ctx.loaders.journeyInteractions.load(journey.id);
   }
 
   @FieldResolver(() => Customer)
-  customer(@Root() journey: Journey, @Ctx() ctx: Context): Promise<Customer | null> {
+  customer(@Root() journey: Journey, @Ctx() ctx: JourneyContext): Promise<Customer | null> {
     return ctx.loaders.customer.load(journey.customerId);
   }
 
@@ -119,7 +129,7 @@ export class InteractionStepResolver {
 @Resolver(() => Customer)
 export class CustomerJourneysResolver {
   @FieldResolver(() => JourneyConnection, { description: 'Purchase journeys, newest first.' })
-  journeys(@Root() customer: Customer, @Args(() => JourneyPageArgs) args: JourneyPageArgs, @Ctx() ctx: Context): Promise<ConnectionShape<Journey>> {
+  journeys(@Root() customer: Customer, @Args(() => JourneyPageArgs) args: JourneyPageArgs, @Ctx() ctx: JourneyContext): Promise<ConnectionShape<Journey>> {
     checkFirst(args.first, MAX_PAGE, 'first');
     return ctx.loaders.journeys(args).load(customer.id);
   }

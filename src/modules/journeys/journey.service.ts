@@ -1,7 +1,6 @@
 import type { CustomerHistory } from '../customers/customer-history';
+import { DAY_MS } from '../shared/time';
 import { deriveJourneys, type DerivedJourney, type JourneyTouch } from './derive';
-
-const DAY_MS = 24 * 3600 * 1000;
 
 /** A customer's interactions and stored journeys, as loaded. */
 export interface JourneyInput {

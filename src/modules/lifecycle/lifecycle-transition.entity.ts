@@ -1,7 +1,7 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
-import { JSONScalar } from '../../graphql/scalars/json.scalar';
+import { JSONScalar } from '../shared/scalars/json.scalar';
 import { LifecycleStage } from './lifecycle-stage.enum';
 import type { LifecycleFacts } from './rules';
 

@@ -1,17 +1,25 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
 
-import { checkFirst, Connection, type ConnectionShape } from '../../graphql/connection';
-
-import type { Context } from '../../graphql/context';
-import { BadUserInputError } from '../../graphql/errors';
+import { checkFirst, type ConnectionShape } from '../shared/connection';
+import { Connection } from '../shared/connection.type';
+import { InputError } from '../shared/errors';
 import { Scope } from '../access/scope.enum';
 import { Customer } from '../customers/customer.entity';
-import { MAX_FUTURE_MS } from '../interactions/validate-interaction';
+import type { Loaders } from '../customers/customer.loader';
 import { formatMoney, toUnits } from '../shared/money';
+import { MAX_FUTURE_MS } from '../shared/time';
 import { LifecycleStage } from './lifecycle-stage.enum';
 import { LifecycleTransition } from './lifecycle-transition.entity';
 import { CustomerMetrics, Lifecycle, LifecycleDistribution, LifecycleEvaluation, StageFlow, type StageCount } from './lifecycle.types';
+import type { LifecycleService } from './lifecycle.service';
 import { explain } from './rules';
+
+/** What these resolvers read from an operation's context (src/graphql/context.ts builds it). */
+export interface LifecycleContext {
+  config: { defaultCurrency: string };
+  lifecycle: LifecycleService;
+  loaders: Pick<Loaders, 'transitions'>;
+}
 
 const STAGES = Object.values(LifecycleStage);
 
@@ -31,7 +39,7 @@ function checkAsOf(asOf: Date | null | undefined): Date {
   const now = Date.now();
   if (!asOf) return new Date(now);
   if (asOf.getTime() > now + MAX_FUTURE_MS) {
-    throw new BadUserInputError([{ field: 'asOf', message: `must not be more than 1 day in the future: the lifecycle is not a forecast (server time ${new Date(now).toISOString()})` }]);
+    throw new InputError([{ field: 'asOf', message: `must not be more than 1 day in the future: the lifecycle is not a forecast (server time ${new Date(now).toISOString()})` }]);
   }
   return asOf;
 }
@@ -40,13 +48,13 @@ function checkAsOf(asOf: Date | null | undefined): Date {
 export class LifecycleTransitionConnection extends Connection(LifecycleTransition, 'LifecycleTransition') {}
 
 function checkPeriod(from: Date | null, to: Date | null): void {
-  if (from && to && from.getTime() > to.getTime()) throw new BadUserInputError([{ field: 'to', message: 'must not be before `from`' }]);
+  if (from && to && from.getTime() > to.getTime()) throw new InputError([{ field: 'to', message: 'must not be before `from`' }]);
 }
 
 @Resolver(() => Customer)
 export class CustomerLifecycleResolver {
   @FieldResolver(() => CustomerMetrics)
-  metrics(@Root() c: Customer, @Ctx() ctx: Context): CustomerMetrics {
+  metrics(@Root() c: Customer, @Ctx() ctx: LifecycleContext): CustomerMetrics {
     // Amounts are summed as they come: the metrics are in the deployment's currency.
     const currency = ctx.config.defaultCurrency;
     return {
@@ -64,7 +72,7 @@ export class CustomerLifecycleResolver {
   }
 
   @FieldResolver(() => Lifecycle)
-  async lifecycle(@Root() c: Customer, @Ctx() ctx: Context): Promise<Lifecycle> {
+  async lifecycle(@Root() c: Customer, @Ctx() ctx: LifecycleContext): Promise<Lifecycle> {
     const history = await ctx.loaders.transitions.load(c.id);
     const current = history[history.length - 1];
     return {
@@ -95,7 +103,7 @@ export class LifecycleResolver {
       'Only those customers are read. An `asOf` in the past serves back-fills of historical data; customers already ' +
       'evaluated past it are left as they are. More than 1 day in the future is refused.',
   })
-  async evaluateLifecycle(@Arg('asOf', () => Date, { nullable: true }) asOf: Date | null, @Ctx() ctx: Context): Promise<LifecycleEvaluation> {
+  async evaluateLifecycle(@Arg('asOf', () => Date, { nullable: true }) asOf: Date | null, @Ctx() ctx: LifecycleContext): Promise<LifecycleEvaluation> {
     const at = checkAsOf(asOf);
     const result = await ctx.lifecycle.sweep(at);
     return { asOf: at, examined: result.examined, moved: result.moved, movedByStage: allStages(result.movedByStage) };
@@ -108,7 +116,7 @@ export class LifecycleResolver {
     @Arg('to', () => Date, { nullable: true }) to: Date | null,
     @Arg('first', () => Int, { defaultValue: 100 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: LifecycleContext,
   ): Promise<ConnectionShape<LifecycleTransition>> {
     checkFirst(first, 500, 'first');
     checkPeriod(from, to);
@@ -120,7 +128,7 @@ export class LifecycleResolver {
   lifecycleFlow(
     @Arg('from', () => Date, { nullable: true }) from: Date | null,
     @Arg('to', () => Date, { nullable: true }) to: Date | null,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: LifecycleContext,
   ): Promise<StageFlow[]> {
     checkPeriod(from, to);
     return ctx.lifecycle.flow(from, to);
@@ -132,7 +140,7 @@ export class LifecycleResolver {
       'How many live customers were in each stage at `asOf` (default now), from the stored transitions. Time-driven ' +
       'changes appear once a sweep has evaluated them (`evaluateLifecycle`, or the server\'s periodic sweep).',
   })
-  async lifecycleDistribution(@Arg('asOf', () => Date, { nullable: true }) asOf: Date | null, @Ctx() ctx: Context): Promise<LifecycleDistribution> {
+  async lifecycleDistribution(@Arg('asOf', () => Date, { nullable: true }) asOf: Date | null, @Ctx() ctx: LifecycleContext): Promise<LifecycleDistribution> {
     const at = checkAsOf(asOf);
     const counts = await ctx.lifecycle.distribution(at);
     return { asOf: at, total: [...counts.values()].reduce((a, b) => a + b, 0), stages: allStages(counts) };

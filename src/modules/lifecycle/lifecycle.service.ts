@@ -1,13 +1,13 @@
 import type { DataSource } from 'typeorm';
 
-import { cursorTime, decodeCursor, encodeCursor, toConnection, type ConnectionShape } from '../../graphql/connection';
+import { cursorTime, decodeCursor, encodeCursor, toConnection, type ConnectionShape } from '../shared/connection';
 import { withConnection, type Queryable } from '../../db/tx';
 import { loadHistories, type CustomerHistory, type StoredTransition } from '../customers/customer-history';
 import { toTransition } from '../customers/customer.service';
 import { JourneyService, type JourneyOutcome } from '../journeys/journey.service';
 import type { LifecycleTransition } from './lifecycle-transition.entity';
 import { uuidv7 } from '../../db/uuid';
-import { eventInsertSql, Topic, type CommitSignal, type NewEvent } from '../live/event';
+import { eventInsertSql, Topic, type CommitSignal, type NewEvent } from '../events/event';
 import { fromUnits, toUnits } from '../shared/money';
 import { LifecycleStage } from './lifecycle-stage.enum';
 import { computeTimeline, LIFECYCLE_TYPES, type ComputedTransition, type LifecycleEvent, type LifecycleThresholds } from './rules';

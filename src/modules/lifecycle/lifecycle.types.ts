@@ -1,7 +1,7 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 
-import { DecimalScalar } from '../../graphql/scalars/decimal.scalar';
-import { Channel } from '../interactions/channel.enum';
+import { DecimalScalar } from '../shared/scalars/decimal.scalar';
+import { Channel } from '../shared/channel.enum';
 import { LifecycleStage } from './lifecycle-stage.enum';
 import { LifecycleTransition } from './lifecycle-transition.entity';
 

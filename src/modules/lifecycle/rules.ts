@@ -1,6 +1,5 @@
+import { DAY_MS } from '../shared/time';
 import { LifecycleStage } from './lifecycle-stage.enum';
-
-export const DAY_MS = 24 * 3600 * 1000;
 
 export interface LifecycleThresholds {
   atRiskAfterDays: number;

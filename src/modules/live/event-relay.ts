@@ -9,7 +9,7 @@ import {
   type CommitSignal,
   type Position,
   type StoredEvent,
-} from './event';
+} from '../events/event';
 
 export const EVENT_CHANNEL = 'cg_events';
 

@@ -1,16 +1,21 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Resolver, Root, Subscription } from 'type-graphql';
 
-import type { Context } from '../../graphql/context';
 import { Scope } from '../access/scope.enum';
 import { Customer } from '../customers/customer.entity';
+import type { Loaders } from '../customers/customer.loader';
 import { Interaction } from '../interactions/interaction.entity';
 import { InteractionType } from '../interactions/interaction-type.enum';
 import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
 import { explain } from '../lifecycle/rules';
 import { CustomerMergedEvent, InteractionRecordedEvent, LifecycleStageChange } from './live.types';
 
+/** What these resolvers read from an operation's context (src/graphql/context.ts builds it). */
+export interface LiveContext {
+  loaders: Pick<Loaders, 'customer' | 'interaction'>;
+}
+
 /**
- * Subscriptions are served by the live server (src/graphql/live-server.ts), which filters,
+ * Subscriptions are served by the live server (src/graphql/live/), which filters,
  * replays and fans events out itself; graphql-js only resolves each event's selection.
  */
 function servedByLiveServer(): never {
@@ -64,7 +69,7 @@ export class LiveResolver {
 export class LifecycleStageChangeResolver {
   @Authorized(Scope.READ)
   @FieldResolver(() => Customer, { nullable: true, description: 'The customer now (the survivor if it was merged since). Needs the read scope.' })
-  customer(@Root() e: LifecycleStageChange, @Ctx() ctx: Context): Promise<Customer | null> {
+  customer(@Root() e: LifecycleStageChange, @Ctx() ctx: LiveContext): Promise<Customer | null> {
     return ctx.loaders.customer.load(e.customerId);
   }
 
@@ -80,13 +85,13 @@ export class LifecycleStageChangeResolver {
 export class InteractionRecordedEventResolver {
   @Authorized(Scope.READ)
   @FieldResolver(() => Customer, { nullable: true, description: 'The customer now (the survivor if it was merged since). Needs the read scope.' })
-  customer(@Root() e: InteractionRecordedEvent, @Ctx() ctx: Context): Promise<Customer | null> {
+  customer(@Root() e: InteractionRecordedEvent, @Ctx() ctx: LiveContext): Promise<Customer | null> {
     return ctx.loaders.customer.load(e.customerId);
   }
 
   @Authorized(Scope.READ)
   @FieldResolver(() => Interaction, { nullable: true, description: 'The interaction as stored (amount, identifiers, properties…). Needs the read scope.' })
-  interaction(@Root() e: InteractionRecordedEvent, @Ctx() ctx: Context): Promise<Interaction | null> {
+  interaction(@Root() e: InteractionRecordedEvent, @Ctx() ctx: LiveContext): Promise<Interaction | null> {
     return ctx.loaders.interaction.load(e.interactionId);
   }
 }
@@ -95,7 +100,7 @@ export class InteractionRecordedEventResolver {
 export class CustomerMergedEventResolver {
   @Authorized(Scope.READ)
   @FieldResolver(() => Customer, { nullable: true, description: 'The surviving customer now. Needs the read scope.' })
-  survivor(@Root() e: CustomerMergedEvent, @Ctx() ctx: Context): Promise<Customer | null> {
+  survivor(@Root() e: CustomerMergedEvent, @Ctx() ctx: LiveContext): Promise<Customer | null> {
     return ctx.loaders.customer.load(e.survivorId);
   }
 }

@@ -1,14 +1,14 @@
 import { Authorized, Field, ID, ObjectType } from 'type-graphql';
 
-import { JSONScalar } from '../../graphql/scalars/json.scalar';
+import { JSONScalar } from '../shared/scalars/json.scalar';
 import { Scope } from '../access/scope.enum';
 import { IdentifierType } from '../identity/identifier-type.enum';
-import { Channel } from '../interactions/channel.enum';
+import { Channel } from '../shared/channel.enum';
 import { InteractionType } from '../interactions/interaction-type.enum';
 import { LifecycleTransition } from '../lifecycle/lifecycle-transition.entity';
 import type { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
 import type { LifecycleFacts } from '../lifecycle/rules';
-import { Topic, type StoredEvent } from './event';
+import { Topic, type StoredEvent } from '../events/event';
 
 /**
  * A stored transition as an event: the same fields, plus where it stands in the event log. The

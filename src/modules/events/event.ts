@@ -1,4 +1,5 @@
-import { BadUserInputError } from '../../graphql/errors';
+
+import { InputError } from '../shared/errors';
 
 /**
  * The live event log's vocabulary: a topic per subscription, payloads of ids, enum values and
@@ -72,9 +73,9 @@ export function encodeEventCursor(p: Position): string {
   return CURSOR_PREFIX + Buffer.from(`${p.xid}:${p.seq}`).toString('base64url');
 }
 
-/** The position a cursor stands for; BAD_USER_INPUT on the `field` when it is not one of ours. */
+/** The position a cursor stands for; an InputError on the `field` when it is not one of ours. */
 export function decodeEventCursor(cursor: string, field = 'after'): Position {
-  const bad = () => new BadUserInputError([{ field, message: 'is not a cursor returned by a subscription event' }]);
+  const bad = () => new InputError([{ field, message: 'is not a cursor returned by a subscription event' }]);
   if (!cursor.startsWith(CURSOR_PREFIX) || cursor.length > 80) throw bad();
   const match = /^(\d{1,20}):(\d{1,20})$/.exec(Buffer.from(cursor.slice(CURSOR_PREFIX.length), 'base64url').toString());
   if (!match) throw bad();

@@ -1,46 +1,23 @@
-import { ClassType, Field, ObjectType } from 'type-graphql';
+import { InputError } from './errors';
 
-import { BadUserInputError } from './errors';
-
-@ObjectType()
-export class PageInfo {
-  @Field()
-  hasNextPage!: boolean;
-
-  @Field(() => String, { nullable: true })
-  endCursor!: string | null;
-}
+/*
+ * Keyset pagination over (time, id), shared by every list of the API. The GraphQL object types
+ * the pages are returned as are in connection.type.ts.
+ */
 
 export interface Edge<T> {
   cursor: string;
   node: T;
 }
 
-export interface ConnectionShape<T> {
-  edges: Array<Edge<T>>;
-  pageInfo: PageInfo;
+export interface PageInfoShape {
+  hasNextPage: boolean;
+  endCursor: string | null;
 }
 
-/** A Relay connection type (`<Name>Connection` with `<Name>Edge`) for a node type. */
-export function Connection<T extends object>(Node: ClassType<T>, name: string) {
-  @ObjectType(`${name}Edge`)
-  class EdgeType {
-    @Field()
-    cursor!: string;
-
-    @Field(() => Node)
-    node!: T;
-  }
-
-  @ObjectType()
-  abstract class ConnectionType {
-    @Field(() => [EdgeType])
-    edges!: EdgeType[];
-
-    @Field(() => PageInfo)
-    pageInfo!: PageInfo;
-  }
-  return ConnectionType;
+export interface ConnectionShape<T> {
+  edges: Array<Edge<T>>;
+  pageInfo: PageInfoShape;
 }
 
 /** SQL giving a timestamptz column at full (microsecond) precision, for cursors. */
@@ -51,9 +28,10 @@ export function encodeCursor(at: string, id: string): string {
   return Buffer.from(JSON.stringify([at, id])).toString('base64url');
 }
 
-// Exactly what `cursorTime` writes, and what `uuid` columns read back as.
+// Exactly what `cursorTime` writes, and what `uuid` columns read back as (lower case only, unlike
+// ids.ts's UUID: a cursor re-encodes to itself or it is not ours).
 const CURSOR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const STORED_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // Ours are under 100 characters; anything much longer is not worth decoding.
 const MAX_CURSOR_LENGTH = 200;
 
@@ -70,7 +48,7 @@ function isCursorTime(at: string): boolean {
 }
 
 /**
- * The (time, id) pair of a cursor this API wrote, or BAD_USER_INPUT on `field`. Strict (the exact
+ * The (time, id) pair of a cursor this API wrote, or an InputError on `field`. Strict (the exact
  * time format, a real date, a UUID, the canonical encoding) because whatever passes here goes to
  * SQL as a timestamptz and a uuid, where a forged value would fail as an internal error.
  */
@@ -81,7 +59,7 @@ export function decodeCursor(cursor: string | null | undefined, field: string): 
       const pair: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
       if (Array.isArray(pair) && pair.length === 2) {
         const [at, id] = pair;
-        if (typeof at === 'string' && typeof id === 'string' && isCursorTime(at) && UUID.test(id) && encodeCursor(at, id) === cursor) {
+        if (typeof at === 'string' && typeof id === 'string' && isCursorTime(at) && STORED_UUID.test(id) && encodeCursor(at, id) === cursor) {
           return { at, id };
         }
       }
@@ -89,12 +67,12 @@ export function decodeCursor(cursor: string | null | undefined, field: string): 
       // not JSON: refused below
     }
   }
-  throw new BadUserInputError([{ field, message: 'is not a cursor returned by this API' }]);
+  throw new InputError([{ field, message: 'is not a cursor returned by this API' }]);
 }
 
 export function checkFirst(first: number, max: number, field: string): void {
   if (!Number.isInteger(first) || first < 0 || first > max) {
-    throw new BadUserInputError([{ field, message: `must be between 0 and ${max}, got ${first}` }]);
+    throw new InputError([{ field, message: `must be between 0 and ${max}, got ${first}` }]);
   }
 }
 

@@ -1,13 +1,13 @@
 import DataLoader from 'dataloader';
 
-import type { ConnectionShape } from './connection';
-import type { Customer } from '../modules/customers/customer.entity';
-import type { CustomerService, InteractionPageArgs } from '../modules/customers/customer.service';
-import type { Identifier } from '../modules/identity/identifier.entity';
-import type { Merge } from '../modules/identity/merge.entity';
-import type { Interaction } from '../modules/interactions/interaction.entity';
-import type { Journey } from '../modules/journeys/journey.entity';
-import type { LifecycleTransition } from '../modules/lifecycle/lifecycle-transition.entity';
+import type { ConnectionShape } from '../shared/connection';
+import type { Customer } from './customer.entity';
+import type { CustomerService, InteractionPageArgs } from './customer.service';
+import type { Identifier } from '../identity/identifier.entity';
+import type { Merge } from '../identity/merge.entity';
+import type { Interaction } from '../interactions/interaction.entity';
+import type { Journey } from '../journeys/journey.entity';
+import type { LifecycleTransition } from '../lifecycle/lifecycle-transition.entity';
 
 /**
  * Per-request batching of everything nested under a customer, so that a page of N customers
