@@ -21,12 +21,19 @@ import { ApiKeyService } from './modules/access/api-key.service';
 import { RateLimiter } from './modules/access/token-bucket';
 import { createDataSource } from './db/data-source';
 import { CustomerService } from './modules/customers/customer.service';
+import { IdentifierRepository } from './modules/identity/identifier.repository';
+import { Derivation } from './modules/derivation/recompute';
+import { Sweep } from './modules/derivation/sweep';
 import { IngestService } from './modules/interactions/ingest.service';
+import { InteractionRepository } from './modules/interactions/interaction.repository';
 import { JourneyAnalyticsService } from './modules/journeys/journey-analytics.service';
+import { JourneyRepository } from './modules/journeys/journey.repository';
 import { JourneyService } from './modules/journeys/journey.service';
 import { LifecycleService } from './modules/lifecycle/lifecycle.service';
+import { TransitionRepository } from './modules/lifecycle/transition.repository';
 import type { CommitSignal } from './modules/events/event';
 import { EventRelay } from './modules/live/event-relay';
+import { DAY_MS } from './modules/shared/time';
 
 export interface RunningServer {
   url: string;
@@ -44,13 +51,18 @@ export interface RunningServer {
 
 export function createServices(dataSource: DataSource, config: Config, signal?: CommitSignal, analyticsDataSource: DataSource = dataSource): Services {
   const journeys = new JourneyService(config.journeyAbandonAfterDays);
-  const lifecycle = new LifecycleService(dataSource, config.lifecycle, config.sweepBatchSize, journeys, signal, analyticsDataSource);
+  const derivation = new Derivation(config.lifecycle, journeys);
+  const lifecycle = new LifecycleService(dataSource, new Sweep(dataSource, derivation, config.sweepBatchSize, signal), analyticsDataSource);
   return {
     config,
     apiKeys: new ApiKeyService(dataSource, config.apiKeyCacheSeconds),
     rateLimiter: new RateLimiter(config.rateLimit),
-    customers: new CustomerService(dataSource, config.defaultCurrency),
-    ingest: new IngestService(dataSource, config, lifecycle, journeys, signal),
+    customers: new CustomerService(dataSource),
+    identifiers: new IdentifierRepository(dataSource),
+    interactions: new InteractionRepository(dataSource, config.defaultCurrency),
+    journeys: new JourneyRepository(dataSource, config.defaultCurrency),
+    transitions: new TransitionRepository(dataSource),
+    ingest: new IngestService(dataSource, config, derivation, signal),
     lifecycle,
     analytics: new JourneyAnalyticsService(analyticsDataSource, config.defaultCurrency),
   };
@@ -167,7 +179,7 @@ export async function startServer(dataSource: DataSource, config: Config, port =
     if (r.moved) log(`[lifecycle] sweep: ${r.examined} due, ${r.moved} moved`);
     if (Date.now() - prunedAt > 10 * 60_000) {
       prunedAt = Date.now();
-      const pruned = await relay.prune(new Date(Date.now() - config.eventRetentionDays * 86_400_000));
+      const pruned = await relay.prune(new Date(Date.now() - config.eventRetentionDays * DAY_MS));
       if (pruned) log(`[live] pruned ${pruned} events older than ${config.eventRetentionDays} days`);
     }
   };

@@ -48,3 +48,20 @@ export async function withConnection<T>(dataSource: DataSource, work: (tx: Tx) =
     await runner.release();
   }
 }
+
+/**
+ * Runs `work` between `opening` (BEGIN, possibly followed by statements sent in the same round
+ * trip) and COMMIT on `tx`. On any error it rolls back and rethrows the original error: a failed
+ * ROLLBACK (the connection is gone) must not hide why the transaction failed.
+ */
+export async function inTransaction<T>(tx: Queryable, work: () => Promise<T>, opening = 'BEGIN'): Promise<T> {
+  await tx.query(opening);
+  try {
+    const result = await work();
+    await tx.query('COMMIT');
+    return result;
+  } catch (err) {
+    await tx.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

@@ -4,6 +4,7 @@ import { buildSchemaSync } from 'type-graphql';
 
 import { CustomerResolver } from '../modules/customers/customer.resolver';
 import {
+  CustomerInteractionsResolver,
   IdentifyResultResolver,
   InteractionResolver,
   RecordInteractionResultResolver,
@@ -18,6 +19,7 @@ export const resolvers = [
   InteractionResolver,
   RecordInteractionResultResolver,
   IdentifyResultResolver,
+  CustomerInteractionsResolver,
   CustomerLifecycleResolver,
   LifecycleTransitionResolver,
   LifecycleResolver,

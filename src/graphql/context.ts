@@ -1,7 +1,6 @@
 import type { Config } from '../config';
 import type { ApiKeyService, Principal } from '../modules/access/api-key.service';
 import type { RateLimiter } from '../modules/access/token-bucket';
-import type { CustomerService } from '../modules/customers/customer.service';
 import type { IngestService } from '../modules/interactions/ingest.service';
 import type { LifecycleService } from '../modules/lifecycle/lifecycle.service';
 import type { JourneyAnalyticsService } from '../modules/journeys/journey-analytics.service';
@@ -11,15 +10,14 @@ import type { JourneyContext } from '../modules/journeys/journey.resolver';
 import type { LifecycleContext } from '../modules/lifecycle/lifecycle.resolver';
 import type { LiveContext } from '../modules/live/live.resolver';
 import { UnauthenticatedError } from './errors';
-import { createLoaders, type Loaders } from '../modules/customers/customer.loader';
+import { createLoaders, type LoaderSources, type Loaders } from './loaders';
 
 /** Long-lived services shared by every request. */
-export interface Services {
+export interface Services extends LoaderSources {
   config: Config;
   apiKeys: ApiKeyService;
   /** Per-key token buckets of this instance (HTTP requests and websocket operations). */
   rateLimiter: RateLimiter;
-  customers: CustomerService;
   ingest: IngestService;
   lifecycle: LifecycleService;
   analytics: JourneyAnalyticsService;
@@ -49,5 +47,5 @@ export function bearerToken(header: unknown): string | null {
  */
 export function contextFor(services: Services, principal: Principal | undefined, options: { cacheLoaders?: boolean } = {}): Context {
   if (!principal) throw new UnauthenticatedError();
-  return { ...services, principal, loaders: createLoaders(services.customers, { cache: options.cacheLoaders }) };
+  return { ...services, principal, loaders: createLoaders(services, { cache: options.cacheLoaders }) };
 }

@@ -20,7 +20,7 @@ import { comparePositions, decodeEventCursor, Topic } from '../../modules/events
 import type { EventRelay } from '../../modules/live/event-relay';
 import { bearerToken, type Context, type Services } from '../context';
 import { BadUserInputError, ErrorCode, ForbiddenError, NotFoundError, RateLimitedError, toGraphQLError } from '../errors';
-import { createLoaders } from '../../modules/customers/customer.loader';
+import { createLoaders } from '../loaders';
 import { checkCost } from '../plugins/operation-limits';
 import { LiveSockets, type LiveConnection, type SocketOptions } from './connection';
 import { DocumentCache } from './documents';
@@ -176,7 +176,7 @@ export class LiveServer {
   }
 
   private context(principal: Principal): Context {
-    return { ...this.services, principal, loaders: createLoaders(this.services.customers) };
+    return { ...this.services, principal, loaders: createLoaders(this.services) };
   }
 
   private async subscribe(conn: LiveConnection, id: string, payload: SubscribePayload): Promise<void> {

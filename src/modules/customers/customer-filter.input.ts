@@ -2,7 +2,7 @@ import { Field, InputType } from 'type-graphql';
 
 import { IdentifierType } from '../identity/identifier-type.enum';
 import { Channel } from '../shared/channel.enum';
-import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
+import { LifecycleStage } from '../shared/lifecycle-stage.enum';
 import { DecimalScalar } from '../shared/scalars/decimal.scalar';
 
 @InputType({ description: 'All given conditions must hold.' })

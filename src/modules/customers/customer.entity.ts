@@ -3,7 +3,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 import { JSONScalar } from '../shared/scalars/json.scalar';
 import { Channel } from '../shared/channel.enum';
-import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
+import { LifecycleStage } from '../shared/lifecycle-stage.enum';
 
 /**
  * One person. A customer merged into another stays as a tombstone (`mergedIntoId` set) so that

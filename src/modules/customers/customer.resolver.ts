@@ -1,9 +1,10 @@
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
 
+import type DataLoader from 'dataloader';
 import type { CountryCode } from 'libphonenumber-js';
 
 import { checkFirst, type ConnectionShape } from '../shared/connection';
-import { Connection } from '../shared/connection.type';
+import { Connection, MAX_PAGE } from '../shared/connection.type';
 import { InputError, NotFoundError } from '../shared/errors';
 import { UUID } from '../shared/ids';
 import { Scope } from '../access/scope.enum';
@@ -11,43 +12,23 @@ import { Identifier } from '../identity/identifier.entity';
 import { IdentifierType } from '../identity/identifier-type.enum';
 import { Merge } from '../identity/merge.entity';
 import { normalizeIdentifier } from '../identity/normalize';
-import { Channel } from '../shared/channel.enum';
-import { Interaction } from '../interactions/interaction.entity';
-import { InteractionType } from '../interactions/interaction-type.enum';
 import { Customer } from './customer.entity';
 import { CustomerFilter } from './customer-filter.input';
-import type { Loaders } from './customer.loader';
 import type { CustomerService } from './customer.service';
 
 /** What these resolvers read from an operation's context (src/graphql/context.ts builds it). */
 export interface CustomerContext {
   config: { defaultPhoneRegion: CountryCode };
   customers: CustomerService;
-  loaders: Loaders;
+  loaders: {
+    customer: DataLoader<string, Customer | null>;
+    identifiers: DataLoader<string, Identifier[]>;
+    merges: DataLoader<string, Merge[]>;
+  };
 }
-
-const MAX_PAGE = 100;
 
 @ObjectType()
 export class CustomerConnection extends Connection(Customer, 'Customer') {}
-
-@ObjectType()
-export class InteractionConnection extends Connection(Interaction, 'Interaction') {}
-
-@ArgsType()
-class InteractionPageArgs {
-  @Field(() => Int, { defaultValue: 20, description: `At most ${MAX_PAGE}.` })
-  first!: number;
-
-  @Field(() => String, { nullable: true })
-  after?: string | null;
-
-  @Field(() => Channel, { nullable: true })
-  channel?: Channel | null;
-
-  @Field(() => InteractionType, { nullable: true })
-  type?: InteractionType | null;
-}
 
 @Resolver(() => Customer)
 export class CustomerResolver {
@@ -89,12 +70,6 @@ export class CustomerResolver {
   @FieldResolver(() => [Identifier])
   identifiers(@Root() customer: Customer, @Ctx() ctx: CustomerContext): Promise<Identifier[]> {
     return ctx.loaders.identifiers.load(customer.id);
-  }
-
-  @FieldResolver(() => InteractionConnection, { description: 'Newest first.' })
-  interactions(@Root() customer: Customer, @Args(() => InteractionPageArgs) args: InteractionPageArgs, @Ctx() ctx: CustomerContext): Promise<ConnectionShape<Interaction>> {
-    checkFirst(args.first, MAX_PAGE, 'first');
-    return ctx.loaders.interactions(args).load(customer.id);
   }
 
   @FieldResolver(() => [Merge], { description: 'Merge ledger entries that formed this customer, oldest first.' })

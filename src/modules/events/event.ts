@@ -50,6 +50,11 @@ export interface PayloadOf {
 /** An event about to be written, in the transaction of the change it reports. */
 export type NewEvent = { [T in Topic]: { topic: T; customerId: string; payload: PayloadOf[T] } }[Topic];
 
+/** The event of a merge: told to subscribers of the survivor, who now holds the merged customer's history. */
+export function customerMergedEvent(payload: CustomerMergedPayload): NewEvent {
+  return { topic: Topic.CUSTOMER_MERGED, customerId: payload.survivorId, payload };
+}
+
 /** A position in the log: the writing transaction's id, then the row's sequence number. */
 export interface Position {
   xid: bigint;

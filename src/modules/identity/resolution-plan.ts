@@ -1,23 +1,10 @@
 import { uuidv7 } from '../../db/uuid';
 import { Channel } from '../shared/channel.enum';
-import { IDENTIFIER_PRIORITY, IdentifierType } from './identifier-type.enum';
+import type { IdentifierType } from './identifier-type.enum';
+import { checkBlocklist, checkIdentifierLimit, refuseMerge, typesOverLimit, type IdentifierLimits, type Warning } from './guardrails';
 import type { NormalizedIdentifier } from './validate-identifiers';
 
-/** Per-type caps on how many identifiers one customer may hold (BRIEF §2). */
-export type IdentifierLimits = Record<IdentifierType, number>;
-
-export enum WarningCode {
-  BLOCKLISTED_IDENTIFIER = 'BLOCKLISTED_IDENTIFIER',
-  IDENTIFIER_LIMIT_REACHED = 'IDENTIFIER_LIMIT_REACHED',
-  MERGE_REFUSED = 'MERGE_REFUSED',
-}
-
-export interface Warning {
-  code: WarningCode;
-  message: string;
-  /** Field path inside the item, e.g. `identifiers[1]`. */
-  field: string;
-}
+export { WarningCode, type IdentifierLimits, type Warning } from './guardrails';
 
 /** What one item asks of identity resolution. */
 export interface ResolutionRequest {
@@ -81,8 +68,6 @@ export interface ResolutionPlan {
 
 export const identifierKey = (i: { type: string; value: string }) => `${i.type}\u0001${i.value}`;
 
-const priority = (type: IdentifierType) => IDENTIFIER_PRIORITY.indexOf(type);
-
 function isoWithMicros(ms: number, micros: number): string {
   return new Date(ms).toISOString().replace('Z', String(micros).padStart(3, '0') + 'Z');
 }
@@ -129,15 +114,9 @@ export function planResolution(
     const mergedCustomerIds: string[] = [];
     const usable: NormalizedIdentifier[] = [];
     for (const identifier of request.identifiers) {
-      if (identifier.blocklisted) {
-        warnings.push({
-          code: WarningCode.BLOCKLISTED_IDENTIFIER,
-          field: `identifiers[${identifier.index}]`,
-          message: `${identifier.type} "${identifier.raw}" is on the blocklist of junk values: kept on the interaction, not used to match or link anyone`,
-        });
-      } else {
-        usable.push(identifier);
-      }
+      const blocked = checkBlocklist(identifier);
+      if (blocked) warnings.push(blocked);
+      else usable.push(identifier);
     }
     const owned = usable.filter((i) => owners.has(identifierKey(i))).map((i) => ({ identifier: i, customerId: find(owners.get(identifierKey(i))!) }));
     const involved = [...new Set(owned.map((o) => o.customerId))].sort(older);
@@ -153,7 +132,7 @@ export function planResolution(
     } else {
       const sum: Record<string, number> = {};
       for (const id of involved) for (const [type, n] of Object.entries(state.get(id)!.counts)) sum[type] = (sum[type] ?? 0) + n;
-      const broken = Object.entries(sum).filter(([type, n]) => n > limits[type as IdentifierType]);
+      const broken = typesOverLimit(sum, limits);
       if (broken.length === 0) {
         target = involved[0];
         const survivor = state.get(target)!;
@@ -174,19 +153,16 @@ export function planResolution(
           mergedCustomerIds.push(other);
         }
       } else {
-        const best = [...owned].sort((a, b) => priority(a.identifier.type) - priority(b.identifier.type) || a.identifier.index - b.identifier.index)[0];
-        target = best.customerId;
-        const others = involved.filter((id) => id !== target);
-        const conflicting = owned.filter((o) => o.customerId !== target);
-        const detail = broken.map(([type, n]) => `${n} ${type} (limit ${limits[type as IdentifierType]})`).join(', ');
-        const reason =
-          `linking ${conflicting.map((o) => `${o.identifier.type} "${o.identifier.value}"`).join(', ')} would merge customers ` +
-          `${[target, ...others].join(', ')} into one holding ${detail}; not merged, recorded on the customer of ` +
-          `${best.identifier.type} "${best.identifier.value}"`;
-        for (const o of conflicting) {
-          warnings.push({ code: WarningCode.MERGE_REFUSED, field: `identifiers[${o.identifier.index}]`, message: reason });
-        }
-        plan.conflicts.push({ customerId: target, otherCustomerIds: others, identifier: conflicting[0].identifier, interactionId: request.interactionId, reason });
+        const refusal = refuseMerge(owned, involved, broken, limits);
+        target = refusal.customerId;
+        warnings.push(...refusal.warnings);
+        plan.conflicts.push({
+          customerId: target,
+          otherCustomerIds: refusal.otherCustomerIds,
+          identifier: refusal.conflicting[0],
+          interactionId: request.interactionId,
+          reason: refusal.reason,
+        });
       }
     }
 
@@ -194,13 +170,9 @@ export function planResolution(
     for (const identifier of usable) {
       const key = identifierKey(identifier);
       if (owners.has(key)) continue;
-      const limit = limits[identifier.type];
-      if ((counts[identifier.type] ?? 0) >= limit) {
-        warnings.push({
-          code: WarningCode.IDENTIFIER_LIMIT_REACHED,
-          field: `identifiers[${identifier.index}]`,
-          message: `${identifier.type} "${identifier.value}" not attached: the customer already holds ${limit} ${identifier.type} identifier(s), the limit`,
-        });
+      const full = checkIdentifierLimit(identifier, counts, limits);
+      if (full) {
+        warnings.push(full);
         continue;
       }
       counts[identifier.type] = (counts[identifier.type] ?? 0) + 1;

@@ -1,17 +1,22 @@
-import { Arg, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
 
+import type DataLoader from 'dataloader';
 import type { CountryCode } from 'libphonenumber-js';
 
+import { checkFirst, type ConnectionShape } from '../shared/connection';
+import { Connection, MAX_PAGE, PageArgs } from '../shared/connection.type';
 import { fieldPath, InputError, type InputProblem } from '../shared/errors';
 import { JSONScalar } from '../shared/scalars/json.scalar';
+import { Channel } from '../shared/channel.enum';
 import { Scope } from '../access/scope.enum';
 import type { Principal } from '../access/api-key.service';
 import { Customer } from '../customers/customer.entity';
-import type { Loaders } from '../customers/customer.loader';
 import { IdentifierInput } from '../identity/identifier.input';
 import { validateIdentifiers } from '../identity/validate-identifiers';
 import { RecordStatus, type IngestItem, type IngestOutcome, type IngestService } from './ingest.service';
 import { Interaction } from './interaction.entity';
+import { InteractionType } from './interaction-type.enum';
+import type { InteractionPageArgs } from './interaction.repository';
 import { IdentifyResult, RecordInteractionResult } from './record-result.type';
 import { RecordInteractionInput } from './record-interaction.input';
 import { validateInteraction, validateJsonObject, type InteractionRules } from './validate-interaction';
@@ -21,7 +26,23 @@ export interface InteractionContext {
   config: { defaultPhoneRegion: CountryCode; identifierBlocklist: string[]; defaultCurrency: string; maxBatchSize: number };
   principal: Pick<Principal, 'id'>;
   ingest: IngestService;
-  loaders: Pick<Loaders, 'customer' | 'interaction'>;
+  loaders: {
+    customer: DataLoader<string, Customer | null>;
+    interaction: DataLoader<string, Interaction | null>;
+    interactions(args: InteractionPageArgs): DataLoader<string, ConnectionShape<Interaction>>;
+  };
+}
+
+@ObjectType()
+export class InteractionConnection extends Connection(Interaction, 'Interaction') {}
+
+@ArgsType()
+class CustomerInteractionsArgs extends PageArgs {
+  @Field(() => Channel, { nullable: true })
+  channel?: Channel | null;
+
+  @Field(() => InteractionType, { nullable: true })
+  type?: InteractionType | null;
 }
 
 function rules(ctx: InteractionContext): InteractionRules {
@@ -137,5 +158,14 @@ export class InteractionResolver {
       warnings: outcome.warnings,
       mergedCustomerIds: outcome.mergedCustomerIds,
     };
+  }
+}
+
+@Resolver(() => Customer)
+export class CustomerInteractionsResolver {
+  @FieldResolver(() => InteractionConnection, { description: 'Newest first.' })
+  interactions(@Root() customer: Customer, @Args(() => CustomerInteractionsArgs) args: CustomerInteractionsArgs, @Ctx() ctx: InteractionContext): Promise<ConnectionShape<Interaction>> {
+    checkFirst(args.first, MAX_PAGE, 'first');
+    return ctx.loaders.interactions(args).load(customer.id);
   }
 }

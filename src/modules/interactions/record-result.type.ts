@@ -1,6 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 
-import { WarningCode } from '../identity/resolution-plan';
+import { WarningCode } from '../identity/guardrails';
 import { RecordStatus } from './ingest.service';
 
 registerEnumType(RecordStatus, {

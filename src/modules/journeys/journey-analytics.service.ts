@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 
 import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
+import { stageAtJoin } from '../lifecycle/stage-at';
 import type { Channel } from '../shared/channel.enum';
 import { formatMoney } from '../shared/money';
 import { AttributionModel, type ChannelAttribution, type ChannelCountGroup, type JourneyFunnel } from './analytics.types';
@@ -65,9 +66,7 @@ export class JourneyAnalyticsService {
               GROUP BY i.customer_id)
            SELECT CASE WHEN u.n >= 4 THEN '4+' ELSE u.n::text END AS bucket, coalesce(t.to_stage, 'PROSPECT') AS stage, count(*)::int AS n
              FROM used u
-             LEFT JOIN LATERAL (
-               SELECT to_stage FROM lifecycle_transition t WHERE t.customer_id = u.customer_id AND t.at <= $1
-                ORDER BY t.at DESC, t.id DESC LIMIT 1) t ON true
+             ${stageAtJoin('u.customer_id', '$1')}
             GROUP BY 1, 2`,
           [asOf],
         )

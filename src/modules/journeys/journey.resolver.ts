@@ -1,28 +1,31 @@
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
 
+import type DataLoader from 'dataloader';
+
 import { checkFirst, type ConnectionShape } from '../shared/connection';
-import { Connection } from '../shared/connection.type';
+import { Connection, MAX_PAGE, PageArgs } from '../shared/connection.type';
 import { InputError, NotFoundError } from '../shared/errors';
 import { UUID } from '../shared/ids';
 import { Scope } from '../access/scope.enum';
 import { Customer } from '../customers/customer.entity';
-import type { Loaders } from '../customers/customer.loader';
-import type { CustomerService } from '../customers/customer.service';
 import { Interaction } from '../interactions/interaction.entity';
 import { AttributionModel, ChannelAttribution, ChannelCountGroup, JourneyFunnel } from './analytics.types';
 import { JourneyStatus, JourneyStep, stepOf } from './journey-step.enum';
 import { Channel } from '../shared/channel.enum';
 import { Journey } from './journey.entity';
 import type { JourneyAnalyticsService } from './journey-analytics.service';
+import type { JourneyPageArgs, JourneyRepository } from './journey.repository';
 
 /** What these resolvers read from an operation's context (src/graphql/context.ts builds it). */
 export interface JourneyContext {
-  customers: CustomerService;
+  journeys: JourneyRepository;
   analytics: JourneyAnalyticsService;
-  loaders: Pick<Loaders, 'customer' | 'journeyInteractions' | 'journeys'>;
+  loaders: {
+    customer: DataLoader<string, Customer | null>;
+    journeyInteractions: DataLoader<string, Interaction[]>;
+    journeys(args: JourneyPageArgs): DataLoader<string, ConnectionShape<Journey>>;
+  };
 }
-
-const MAX_PAGE = 100;
 
 function checkPeriod(from: Date, to: Date): void {
   if (from.getTime() > to.getTime()) throw new InputError([{ field: 'to', message: 'must not be before `from`' }]);
@@ -32,13 +35,7 @@ function checkPeriod(from: Date, to: Date): void {
 export class JourneyConnection extends Connection(Journey, 'Journey') {}
 
 @ArgsType()
-class JourneyPageArgs {
-  @Field(() => Int, { defaultValue: 20, description: `At most ${MAX_PAGE}.` })
-  first!: number;
-
-  @Field(() => String, { nullable: true })
-  after?: string | null;
-
+class CustomerJourneysArgs extends PageArgs {
   @Field(() => JourneyStatus, { nullable: true })
   status?: JourneyStatus | null;
 }
@@ -49,7 +46,7 @@ export class JourneyResolver {
   @Query(() => Journey, { nullable: true, description: 'A purchase journey by id (the id of its first interaction). NOT_FOUND when unknown.' })
   async journey(@Arg('id', () => ID) id: string, @Ctx() ctx: JourneyContext): Promise<Journey> {
     if (!UUID.test(id)) throw new InputError([{ field: 'id', message: `"${id}" is not a journey id` }]);
-    const journey = await ctx.customers.journeyById(id);
+    const journey = await ctx.journeys.journeyById(id);
     if (!journey) throw new NotFoundError(`No journey has the id ${id}.`);
     return journey;
   }
@@ -66,7 +63,7 @@ export class JourneyResolver {
     @Ctx() ctx: JourneyContext,
   ): Promise<ConnectionShape<Journey>> {
     checkFirst(first, MAX_PAGE, 'first');
-    return ctx.customers.abandonedJourneys(since, minStep, first, after);
+    return ctx.journeys.abandonedJourneys(since, minStep, first, after);
   }
 
   @Authorized(Scope.READ)
@@ -129,7 +126,7 @@ export class InteractionStepResolver {
 @Resolver(() => Customer)
 export class CustomerJourneysResolver {
   @FieldResolver(() => JourneyConnection, { description: 'Purchase journeys, newest first.' })
-  journeys(@Root() customer: Customer, @Args(() => JourneyPageArgs) args: JourneyPageArgs, @Ctx() ctx: JourneyContext): Promise<ConnectionShape<Journey>> {
+  journeys(@Root() customer: Customer, @Args(() => CustomerJourneysArgs) args: CustomerJourneysArgs, @Ctx() ctx: JourneyContext): Promise<ConnectionShape<Journey>> {
     checkFirst(args.first, MAX_PAGE, 'first');
     return ctx.loaders.journeys(args).load(customer.id);
   }

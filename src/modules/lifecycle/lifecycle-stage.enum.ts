@@ -1,17 +1,3 @@
-import { registerEnumType } from 'type-graphql';
-
-export enum LifecycleStage {
-  PROSPECT = 'PROSPECT',
-  NEW_CUSTOMER = 'NEW_CUSTOMER',
-  ACTIVE = 'ACTIVE',
-  LOYAL = 'LOYAL',
-  AMBASSADOR = 'AMBASSADOR',
-  AT_RISK = 'AT_RISK',
-  CHURNED = 'CHURNED',
-  REACTIVATED = 'REACTIVATED',
-}
-
-registerEnumType(LifecycleStage, {
-  name: 'LifecycleStage',
-  description: 'Where the relation with the customer stands (BRIEF §3); see Lifecycle.explanation for why.',
-});
+// Shared vocabulary (a column of the customer profile, see shared/lifecycle-stage.enum.ts), named
+// here too for lifecycle/'s own files.
+export { LifecycleStage } from '../shared/lifecycle-stage.enum';

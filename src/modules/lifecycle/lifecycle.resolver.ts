@@ -1,11 +1,12 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
 
+import type DataLoader from 'dataloader';
+
 import { checkFirst, type ConnectionShape } from '../shared/connection';
 import { Connection } from '../shared/connection.type';
 import { InputError } from '../shared/errors';
 import { Scope } from '../access/scope.enum';
 import { Customer } from '../customers/customer.entity';
-import type { Loaders } from '../customers/customer.loader';
 import { formatMoney, toUnits } from '../shared/money';
 import { MAX_FUTURE_MS } from '../shared/time';
 import { LifecycleStage } from './lifecycle-stage.enum';
@@ -18,7 +19,7 @@ import { explain } from './rules';
 export interface LifecycleContext {
   config: { defaultCurrency: string };
   lifecycle: LifecycleService;
-  loaders: Pick<Loaders, 'transitions'>;
+  loaders: { transitions: DataLoader<string, LifecycleTransition[]> };
 }
 
 const STAGES = Object.values(LifecycleStage);

@@ -1,8 +1,9 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Resolver, Root, Subscription } from 'type-graphql';
 
+import type DataLoader from 'dataloader';
+
 import { Scope } from '../access/scope.enum';
 import { Customer } from '../customers/customer.entity';
-import type { Loaders } from '../customers/customer.loader';
 import { Interaction } from '../interactions/interaction.entity';
 import { InteractionType } from '../interactions/interaction-type.enum';
 import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
@@ -11,7 +12,10 @@ import { CustomerMergedEvent, InteractionRecordedEvent, LifecycleStageChange } f
 
 /** What these resolvers read from an operation's context (src/graphql/context.ts builds it). */
 export interface LiveContext {
-  loaders: Pick<Loaders, 'customer' | 'interaction'>;
+  loaders: {
+    customer: DataLoader<string, Customer | null>;
+    interaction: DataLoader<string, Interaction | null>;
+  };
 }
 
 /**

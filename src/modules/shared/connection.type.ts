@@ -1,4 +1,4 @@
-import { ClassType, Field, ObjectType } from 'type-graphql';
+import { ArgsType, ClassType, Field, Int, ObjectType } from 'type-graphql';
 
 import type { PageInfoShape } from './connection';
 
@@ -36,4 +36,17 @@ export function Connection<T extends object>(Node: ClassType<T>, name: string) {
     pageInfo!: PageInfo;
   }
   return ConnectionType;
+}
+
+/** The largest `first` a list accepts unless it says otherwise (lifecycleTransitions: 500). */
+export const MAX_PAGE = 100;
+
+/** `first` and `after` of a page nested in a type; each list's filters extend it. */
+@ArgsType()
+export class PageArgs {
+  @Field(() => Int, { defaultValue: 20, description: `At most ${MAX_PAGE}.` })
+  first!: number;
+
+  @Field(() => String, { nullable: true })
+  after?: string | null;
 }

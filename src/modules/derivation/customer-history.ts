@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/tx';
+import type { StoredTransition } from '../lifecycle/lifecycle-outcome';
 
 /** One interaction as the derivations (lifecycle, journeys) need it. */
 export interface HistoryTouch {
@@ -10,15 +11,6 @@ export interface HistoryTouch {
   amount: string | null;
   npsScore: number | null;
   journeyId: string | null;
-}
-
-export interface StoredTransition {
-  id: string;
-  from: string | null;
-  to: string;
-  at: number;
-  rule: number;
-  cause: string | null;
 }
 
 /** Everything derived state is computed from, for one customer. */

@@ -1,0 +1,60 @@
+import type { DataSource } from 'typeorm';
+
+import { inTransaction, withConnection } from '../../db/tx';
+import type { CommitSignal } from '../events/event';
+import type { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
+import { stageChangedEvents } from '../lifecycle/lifecycle-outcome';
+import type { SweepResult } from '../lifecycle/lifecycle.service';
+import { loadHistories } from './customer-history';
+import type { Derivation } from './recompute';
+import { writeDerived } from './derived-state.writer';
+
+/**
+ * Moves every customer whose stage changes (or whose journey is abandoned) by time alone at or
+ * before `asOf`, in batches (FOR UPDATE SKIP LOCKED, so several servers can sweep at once). Only
+ * due customers are read.
+ */
+export class Sweep {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly derivation: Derivation,
+    private readonly batchSize = 500,
+    private readonly signal?: CommitSignal,
+  ) {}
+
+  async sweep(asOf: Date): Promise<SweepResult> {
+    let examined = 0;
+    let moved = 0;
+    const movedByStage = new Map<LifecycleStage, number>();
+    for (;;) {
+      const { count, wroteEvents } = await withConnection(this.dataSource, (tx) =>
+        inTransaction(tx, async () => {
+          const due: Array<{ id: string }> = await tx.query(
+            `SELECT id FROM customer
+              WHERE next_evaluation_at <= $1 AND merged_into_id IS NULL
+              ORDER BY next_evaluation_at
+              LIMIT $2
+                FOR UPDATE SKIP LOCKED`,
+            [asOf, this.batchSize],
+          );
+          if (due.length === 0) return { count: 0, wroteEvents: false };
+          const histories = await loadHistories(tx, due.map((d) => d.id));
+          const derived = [...histories.values()].map((h) => this.derivation.recompute(h, [], asOf.getTime()));
+          for (const { lifecycle: o } of derived) {
+            if (o.stage !== o.previousStage) {
+              moved++;
+              movedByStage.set(o.stage, (movedByStage.get(o.stage) ?? 0) + 1);
+            }
+          }
+          const events = stageChangedEvents(derived.map((d) => d.lifecycle));
+          await writeDerived(tx, derived, events);
+          return { count: due.length, wroteEvents: events.length > 0 };
+        }),
+      );
+      if (wroteEvents) this.signal?.committed();
+      examined += count;
+      if (count < this.batchSize) break;
+    }
+    return { examined, moved, movedByStage };
+  }
+}
