@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
-import { createDataSource } from '../src/db/data-source';
+import { createDataSource } from '../src/data-source';
 import { ApiKeyService } from '../src/modules/access/api-key.service';
 import { Scope } from '../src/modules/access/scope.enum';
 import { freshDatabase, machine, UNLIMITED } from './fresh-server';

@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 
 import { loadConfig } from '../src/config';
-import { createDataSource } from '../src/db/data-source';
+import { createDataSource } from '../src/data-source';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { Scope } from '../src/modules/access/scope.enum';
 import { startServer, type RunningServer } from '../src/server';

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 
 import { loadConfig, ConfigError } from './config';
-import { createDataSource } from './db/data-source';
+import { createDataSource } from './data-source';
 import { openDatabase, type Database } from './db/database';
 import { EmbeddedPostgresError } from './db/embedded';
 import { Scope } from './modules/access/scope.enum';

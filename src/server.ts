@@ -19,7 +19,7 @@ import { LiveServer } from './graphql/live-server';
 import { operationLimitsPlugin, refuseDeepNesting, validationRules } from './graphql/plugins/operation-limits';
 import { ApiKeyService } from './modules/access/api-key.service';
 import { RateLimiter } from './modules/access/token-bucket';
-import { createDataSource } from './db/data-source';
+import { createDataSource } from './data-source';
 import { CustomerService } from './modules/customers/customer.service';
 import { IdentifierRepository } from './modules/identity/identifier.repository';
 import { Derivation } from './modules/derivation/recompute';

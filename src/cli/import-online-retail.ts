@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { readInteractions, type RetailCounters } from '../modules/imports/online-retail';
+import { readInteractions, type RetailCounters } from './online-retail';
 
 export const DEFAULT_FILE = path.join(__dirname, '..', '..', '..', 'shared', 'datasets', 'online-retail.csv.gz');
 

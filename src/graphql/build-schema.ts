@@ -3,6 +3,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { buildSchemaSync } from 'type-graphql';
 
 import { CustomerResolver } from '../modules/customers/customer.resolver';
+import { CustomerIdentityResolver } from '../modules/identity/identity.resolver';
 import {
   CustomerInteractionsResolver,
   IdentifyResultResolver,
@@ -16,6 +17,7 @@ import { authChecker } from './auth-checker';
 
 export const resolvers = [
   CustomerResolver,
+  CustomerIdentityResolver,
   InteractionResolver,
   RecordInteractionResultResolver,
   IdentifyResultResolver,

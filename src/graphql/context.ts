@@ -5,6 +5,7 @@ import type { IngestService } from '../modules/interactions/ingest.service';
 import type { LifecycleService } from '../modules/lifecycle/lifecycle.service';
 import type { JourneyAnalyticsService } from '../modules/journeys/journey-analytics.service';
 import type { CustomerContext } from '../modules/customers/customer.resolver';
+import type { IdentityContext } from '../modules/identity/identity.resolver';
 import type { InteractionContext } from '../modules/interactions/interaction.resolver';
 import type { JourneyContext } from '../modules/journeys/journey.resolver';
 import type { LifecycleContext } from '../modules/lifecycle/lifecycle.resolver';
@@ -28,7 +29,7 @@ export interface Services extends LoaderSources {
  * declares the part its resolvers read (modules do not import this layer); extending them all
  * makes the compiler check that this context still provides each part.
  */
-export interface Context extends Services, CustomerContext, InteractionContext, JourneyContext, LifecycleContext, LiveContext {
+export interface Context extends Services, CustomerContext, IdentityContext, InteractionContext, JourneyContext, LifecycleContext, LiveContext {
   config: Config;
   principal: Principal;
   loaders: Loaders;

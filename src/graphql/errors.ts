@@ -2,7 +2,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
 import { ConflictError, ForbiddenError as DomainForbidden, InputError, NotFoundError as DomainNotFound, RateLimitedError as DomainRateLimited, type InputProblem } from '../modules/shared/errors';
 
-/** The only values `extensions.code` ever takes (BRIEF §5). */
+/** The only values `extensions.code` ever takes. */
 export enum ErrorCode {
   UNAUTHENTICATED = 'UNAUTHENTICATED',
   FORBIDDEN = 'FORBIDDEN',

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { createDataSource } from '../../src/db/data-source';
+import { createDataSource } from '../../src/data-source';
 import { startEmbeddedPostgres } from '../../src/db/embedded';
 import { adminQuery, splitUrl, TEST_SERVER_URL_ENV, TEST_TEMPLATE_ENV } from './test-database';
 

@@ -5,7 +5,7 @@ import { print, type DocumentNode } from 'graphql';
 import type { DataSource } from 'typeorm';
 
 import { loadConfig, type Config } from '../../src/config';
-import { createDataSource, queryCounter } from '../../src/db/data-source';
+import { createDataSource, queryCounter } from '../../src/data-source';
 import { Scope } from '../../src/modules/access/scope.enum';
 import { startServer, type RunningServer } from '../../src/server';
 import { RecordInteractionDocument, type RecordInteractionInput, type RecordInteractionMutation } from '../generated/graphql';

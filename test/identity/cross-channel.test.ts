@@ -15,7 +15,7 @@ afterAll(() => t.close());
 
 
 describe('one person across channels', () => {
-  /** The five touchpoints of BRIEF's Alice, in the order they are sent. */
+  /** The five touchpoints of one shopper, Alice, across web, app, store, phone and e-mail, in the order they are sent. */
   function alice(phone = '06 12 34 56 78') {
     const ids = { phone, anon: unique('cookie'), device: unique('device'), card: unique('card'), email: `${unique('alice')}@Example.com` };
     const touchpoints = {

@@ -1,4 +1,4 @@
-import { decimalUnits, parseCsvLine, toInteraction, unitsToAmount } from '../../src/modules/imports/online-retail';
+import { decimalUnits, parseCsvLine, toInteraction, unitsToAmount } from '../../src/cli/online-retail';
 
 describe('Online Retail mapping', () => {
   it('parses quoted CSV fields with commas and doubled quotes', () => {

@@ -16,7 +16,7 @@ const DAY = 24 * 3600 * 1000;
 
 /**
  * A second, independent reading of the first two months of the file: invoices summed in cents,
- * and the purchase rules of BRIEF §3 (the data set has no closures, referrals or surveys).
+ * and the purchase rules of the lifecycle model (src/modules/lifecycle/rules.ts; the data set has no closures, referrals or surveys).
  */
 function expectedFromCsv(asOf: number) {
   const csv = execFileSync('gzip', ['-dc', DEFAULT_FILE], { maxBuffer: 256 * 1024 * 1024 }).toString('utf8');

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
-import { createDataSource } from '../../src/db/data-source';
+import { createDataSource } from '../../src/data-source';
 import { ApiKeyService } from '../../src/modules/access/api-key.service';
 import { Scope } from '../../src/modules/access/scope.enum';
 import { interaction, unique } from '../helpers/factories';

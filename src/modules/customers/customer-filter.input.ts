@@ -1,6 +1,6 @@
 import { Field, InputType } from 'type-graphql';
 
-import { IdentifierType } from '../identity/identifier-type.enum';
+import { IdentifierType } from '../shared/identifier-type.enum';
 import { Channel } from '../shared/channel.enum';
 import { LifecycleStage } from '../shared/lifecycle-stage.enum';
 import { DecimalScalar } from '../shared/scalars/decimal.scalar';

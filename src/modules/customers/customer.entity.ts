@@ -40,7 +40,7 @@ export class Customer {
   @Column({ name: 'merged_into_id', type: 'uuid', nullable: true })
   mergedIntoId!: string | null;
 
-  // Lifecycle (BRIEF §3), derived from the interactions; exposed through Customer.lifecycle.
+  // Lifecycle (the stage by the rules of lifecycle/rules.ts), derived from the interactions; exposed through Customer.lifecycle.
   @Column({ type: 'varchar', length: 16, default: LifecycleStage.PROSPECT })
   stage!: LifecycleStage;
 

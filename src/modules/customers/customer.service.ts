@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 
 import { cursorTime, decodeCursor, encodeCursor, toConnection, type ConnectionShape } from '../shared/connection';
-import type { IdentifierType } from '../identity/identifier-type.enum';
+import type { IdentifierType } from '../shared/identifier-type.enum';
 import { Customer } from './customer.entity';
 import type { CustomerFilter } from './customer-filter.input';
 

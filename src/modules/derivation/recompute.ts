@@ -31,7 +31,7 @@ export function earliest(a: Date | null, b: number | null): Date | null {
 
 /**
  * Keeps stage, metrics, transitions and purchase journeys of customers equal to what their
- * interactions say (BRIEF §3, §4). The write path and the sweep both go through `recompute`, so
+ * interactions say (lifecycle/rules.ts, journeys/derive.ts). The write path and the sweep both go through `recompute`, so
  * that an interaction and the passing of time can never derive different things.
  */
 export class Derivation {

@@ -1,7 +1,7 @@
 import { IDENTIFIER_PRIORITY, IdentifierType } from './identifier-type.enum';
 import type { NormalizedIdentifier } from './validate-identifiers';
 
-/** Per-type caps on how many identifiers one customer may hold (BRIEF §2). */
+/** Per-type caps on how many identifiers one customer may hold. */
 export type IdentifierLimits = Record<IdentifierType, number>;
 
 export enum WarningCode {

@@ -38,7 +38,7 @@ function mixedScripts(part: string): string[] | null {
 }
 
 /**
- * Canonical form of an identifier value, the one that is matched and stored (BRIEF §2): for every
+ * Canonical form of an identifier value, the one that is matched and stored: for every
  * type, format characters removed and NFKC (`cleanIdentifierText`); then EMAIL lower-cased (and
  * refused when a part of it mixes Latin, Cyrillic or Greek letters), PHONE in E.164 using `region`
  * for national numbers, everything else as is.

@@ -45,8 +45,8 @@ interface Building extends Omit<DerivedJourney, 'signature' | 'steps' | 'channel
 }
 
 /**
- * Groups a customer's interactions (sorted by time, then id) into purchase journeys as of `until`
- * (BRIEF §4): a journey opens at the first step interaction after the previous one closed,
+ * Groups a customer's interactions (sorted by time, then id) into purchase journeys as of `until`:
+ * a journey opens at the first step interaction after the previous one closed,
  * converts at a PURCHASE, and is abandoned `abandonAfterMs` after its last touch without one.
  * Follow-ups (survey, review, support, refund) belong to the converted journey they follow;
  * interactions without a step (REFERRAL, CUSTOM…) to the open journey, if any.

@@ -2,7 +2,7 @@ import { registerEnumType } from 'type-graphql';
 
 import { InteractionType } from '../interactions/interaction-type.enum';
 
-/** Steps of a purchase journey, in order (BRIEF §4). */
+/** Steps of a purchase journey, in order. */
 export enum JourneyStep {
   DISCOVERY = 'DISCOVERY',
   CONSIDERATION = 'CONSIDERATION',

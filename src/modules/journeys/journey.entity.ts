@@ -5,7 +5,7 @@ import { DecimalScalar } from '../shared/scalars/decimal.scalar';
 import { Channel } from '../shared/channel.enum';
 import { JourneyStatus, JourneyStep } from './journey-step.enum';
 
-/** The interactions that lead to one purchase (BRIEF §4), derived from the customer's interactions. */
+/** The interactions that lead to one purchase, derived from the customer's interactions. */
 @Entity('journey')
 @Index('journey_customer_idx', ['customerId', 'startedAt'])
 @Index('journey_started_idx', ['startedAt'])

@@ -21,7 +21,7 @@ export interface JourneyOutcome {
 }
 
 /**
- * Keeps each customer's purchase journeys equal to what its interactions say (BRIEF §4): derived
+ * Keeps each customer's purchase journeys equal to what its interactions say: derived
  * again from all its interactions whenever they change, so that arrival order never matters, and
  * written as a diff (journeys keep the id of their first interaction).
  */

@@ -22,7 +22,7 @@ export interface Sweeper {
 }
 
 /**
- * Stage questions over the whole base (BRIEF §3). Stages themselves are derived in
+ * Stage questions over the whole base. Stages themselves are derived in
  * modules/derivation, from the rules of ./rules.ts.
  */
 export class LifecycleService {

@@ -41,59 +41,155 @@ export interface RuleMatch {
   facts(): LifecycleFacts;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+/** The events up to the instant `t` a rule is tested at, counted once for every rule. */
+export interface RuleInput {
+  t: number;
+  purchases: number;
+  /** Purchases in the `windowDays` up to `t`. */
+  purchasesInWindow: number;
+  lastPurchaseAt: number | null;
+  previousPurchaseAt: number | null;
+  accountClosedAt: number | null;
+  /** The latest REFERRAL or SURVEY_RESPONSE with npsScore >= 9 in the window. */
+  advocacy: LifecycleEvent | null;
+}
+
+export interface LifecycleRule {
+  stage: LifecycleStage;
+  number: number;
+  /** Stored with the transition and sent to subscribers: changing one rewrites nothing already stored. */
+  name(x: RuleInput, th: LifecycleThresholds): string;
+  test(x: RuleInput, th: LifecycleThresholds): boolean;
+  /** The sentence after "STAGE since DAY: ", from the stored facts alone (a transition outlives the thresholds it was computed with). */
+  explanation(f: LifecycleFacts, th: LifecycleThresholds): string;
+}
+
+const day = (value: string | number | Date) => new Date(value).toISOString().slice(0, 10);
+
+const closedAfterLastPurchase = (x: RuleInput) => x.accountClosedAt !== null && x.accountClosedAt > x.lastPurchaseAt!;
+const loyal = (x: RuleInput, th: LifecycleThresholds) => x.purchasesInWindow >= th.loyalMinOrders;
+const inWindowText = (f: LifecycleFacts, th: LifecycleThresholds) =>
+  `${f.purchasesInWindow} purchases in the ${th.windowDays} days up to then (at least ${th.loyalMinOrders})`;
 
 /**
- * The stage at instant `t` from the events up to `t` (BRIEF §3): the first rule that matches
- * wins. `events` must be sorted by time.
+ * The lifecycle model: the stage at an instant is that of the first row whose test holds. Rows
+ * after the first may assume a purchase (`lastPurchaseAt!`): the first row takes everyone else.
+ * "More than N days" is strict: exactly N days is not yet past the threshold.
  */
-export function evaluateAt(events: readonly LifecycleEvent[], t: number, th: LifecycleThresholds): RuleMatch {
-  let purchases = 0;
-  let inWindow = 0;
-  let last: number | null = null;
-  let previous: number | null = null;
-  let closed: number | null = null;
-  let advocacy: LifecycleEvent | null = null;
+export const LIFECYCLE_RULES: readonly LifecycleRule[] = [
+  {
+    stage: LifecycleStage.PROSPECT,
+    number: 1,
+    name: () => 'no purchase yet',
+    test: (x) => x.lastPurchaseAt === null,
+    explanation: () => 'no purchase yet',
+  },
+  {
+    stage: LifecycleStage.CHURNED,
+    number: 2,
+    name: (x, th) => (closedAfterLastPurchase(x) ? 'account closed after the last purchase' : `no purchase for more than ${th.churnAfterDays} days`),
+    test: (x, th) => closedAfterLastPurchase(x) || x.t - x.lastPurchaseAt! > th.churnAfterDays * DAY_MS,
+    explanation: (f, th) =>
+      f.accountClosedAt && f.lastPurchaseAt && f.accountClosedAt > f.lastPurchaseAt
+        ? `account closed on ${day(f.accountClosedAt)}, after the last purchase (${day(f.lastPurchaseAt)})`
+        : `last purchase ${day(f.lastPurchaseAt!)}, more than ${th.churnAfterDays} days before`,
+  },
+  {
+    stage: LifecycleStage.AT_RISK,
+    number: 3,
+    name: (_, th) => `no purchase for more than ${th.atRiskAfterDays} days`,
+    test: (x, th) => x.t - x.lastPurchaseAt! > th.atRiskAfterDays * DAY_MS,
+    explanation: (f, th) => `last purchase ${day(f.lastPurchaseAt!)}, more than ${th.atRiskAfterDays} days before`,
+  },
+  {
+    stage: LifecycleStage.REACTIVATED,
+    number: 4,
+    name: (_, th) => `purchase after a gap of more than ${th.atRiskAfterDays} days`,
+    test: (x, th) => x.previousPurchaseAt !== null && x.lastPurchaseAt! - x.previousPurchaseAt > th.atRiskAfterDays * DAY_MS,
+    explanation: (f, th) => {
+      const gap = Math.round((Date.parse(f.lastPurchaseAt!) - Date.parse(f.previousPurchaseAt!)) / DAY_MS);
+      return `purchase on ${day(f.lastPurchaseAt!)} after ${gap} days without one (more than ${th.atRiskAfterDays})`;
+    },
+  },
+  {
+    stage: LifecycleStage.AMBASSADOR,
+    number: 5,
+    name: () => 'loyal and recommends the brand',
+    test: (x, th) => loyal(x, th) && x.advocacy !== null,
+    explanation: (f, th) => {
+      const a = f.advocacy!;
+      const why = a.kind === 'REFERRAL' ? `a referral on ${day(a.at)}` : `an NPS of ${a.npsScore} on ${day(a.at)}`;
+      return `${inWindowText(f, th)} and ${why}`;
+    },
+  },
+  {
+    stage: LifecycleStage.LOYAL,
+    number: 6,
+    name: (_, th) => `at least ${th.loyalMinOrders} purchases in ${th.windowDays} days`,
+    test: loyal,
+    explanation: inWindowText,
+  },
+  {
+    stage: LifecycleStage.ACTIVE,
+    number: 7,
+    name: () => 'at least 2 purchases',
+    test: (x) => x.purchases >= 2,
+    explanation: (f) => `${f.purchases} purchases, the last on ${day(f.lastPurchaseAt!)}`,
+  },
+  {
+    stage: LifecycleStage.NEW_CUSTOMER,
+    number: 8,
+    name: () => 'exactly 1 purchase',
+    test: () => true,
+    explanation: (f) => `first purchase on ${day(f.lastPurchaseAt!)}`,
+  },
+];
+
+const NEW_CUSTOMER_RULE = LIFECYCLE_RULES[LIFECYCLE_RULES.length - 1];
+const RULE_BY_NUMBER = new Map(LIFECYCLE_RULES.map((r) => [r.number, r]));
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** Counts the events up to `t`; `events` must be sorted by time. */
+function ruleInputAt(events: readonly LifecycleEvent[], t: number, th: LifecycleThresholds): RuleInput {
+  const x: RuleInput = { t, purchases: 0, purchasesInWindow: 0, lastPurchaseAt: null, previousPurchaseAt: null, accountClosedAt: null, advocacy: null };
+  // The window is open at its start: an event exactly windowDays before `t` has left it.
   const windowStart = t - th.windowDays * DAY_MS;
   for (const e of events) {
     if (e.at > t) break;
     if (e.type === 'PURCHASE') {
-      purchases++;
-      previous = last;
-      last = e.at;
-      if (e.at > windowStart) inWindow++;
+      x.purchases++;
+      x.previousPurchaseAt = x.lastPurchaseAt;
+      x.lastPurchaseAt = e.at;
+      if (e.at > windowStart) x.purchasesInWindow++;
     } else if (e.type === 'ACCOUNT_CLOSED') {
-      closed = e.at;
+      x.accountClosedAt = e.at;
     } else if (e.at > windowStart && (e.type === 'REFERRAL' || (e.type === 'SURVEY_RESPONSE' && (e.npsScore ?? -1) >= 9))) {
-      advocacy = e;
+      x.advocacy = e;
     }
   }
-  const facts = (): LifecycleFacts => ({
-    purchases,
-    purchasesInWindow: inWindow,
-    lastPurchaseAt: iso(last),
-    previousPurchaseAt: iso(previous),
-    accountClosedAt: iso(closed),
-    advocacy: advocacy
-      ? advocacy.type === 'REFERRAL'
-        ? { at: iso(advocacy.at)!, kind: 'REFERRAL' }
-        : { at: iso(advocacy.at)!, kind: 'NPS', npsScore: advocacy.npsScore! }
-      : null,
-    thresholds: th,
-  });
-  const match = (stage: LifecycleStage, rule: number, ruleName: string): RuleMatch => ({ stage, rule, ruleName, facts });
+  return x;
+}
 
-  if (last === null) return match(LifecycleStage.PROSPECT, 1, 'no purchase yet');
-  if (closed !== null && closed > last) return match(LifecycleStage.CHURNED, 2, 'account closed after the last purchase');
-  if (t - last > th.churnAfterDays * DAY_MS) return match(LifecycleStage.CHURNED, 2, `no purchase for more than ${th.churnAfterDays} days`);
-  if (t - last > th.atRiskAfterDays * DAY_MS) return match(LifecycleStage.AT_RISK, 3, `no purchase for more than ${th.atRiskAfterDays} days`);
-  if (previous !== null && last - previous > th.atRiskAfterDays * DAY_MS) {
-    return match(LifecycleStage.REACTIVATED, 4, `purchase after a gap of more than ${th.atRiskAfterDays} days`);
-  }
-  if (inWindow >= th.loyalMinOrders && advocacy) return match(LifecycleStage.AMBASSADOR, 5, 'loyal and recommends the brand');
-  if (inWindow >= th.loyalMinOrders) return match(LifecycleStage.LOYAL, 6, `at least ${th.loyalMinOrders} purchases in ${th.windowDays} days`);
-  if (purchases >= 2) return match(LifecycleStage.ACTIVE, 7, 'at least 2 purchases');
-  return match(LifecycleStage.NEW_CUSTOMER, 8, 'exactly 1 purchase');
+/** What a transition stores of a rule input, so that `explain` needs nothing else. */
+function factsOf(x: RuleInput, th: LifecycleThresholds): LifecycleFacts {
+  const a = x.advocacy;
+  return {
+    purchases: x.purchases,
+    purchasesInWindow: x.purchasesInWindow,
+    lastPurchaseAt: iso(x.lastPurchaseAt),
+    previousPurchaseAt: iso(x.previousPurchaseAt),
+    accountClosedAt: iso(x.accountClosedAt),
+    advocacy: a ? (a.type === 'REFERRAL' ? { at: iso(a.at)!, kind: 'REFERRAL' } : { at: iso(a.at)!, kind: 'NPS', npsScore: a.npsScore! }) : null,
+    thresholds: th,
+  };
+}
+
+/** The stage at instant `t` from the events up to `t`. `events` must be sorted by time. */
+export function evaluateAt(events: readonly LifecycleEvent[], t: number, th: LifecycleThresholds): RuleMatch {
+  const x = ruleInputAt(events, t, th);
+  const rule = LIFECYCLE_RULES.find((r) => r.test(x, th)) ?? NEW_CUSTOMER_RULE;
+  return { stage: rule.stage, rule: rule.number, ruleName: rule.name(x, th), facts: () => factsOf(x, th) };
 }
 
 export interface ComputedTransition {
@@ -175,35 +271,9 @@ export function computeTimeline(
   return { transitions, stage: stage ?? LifecycleStage.PROSPECT, since, nextChangeAt };
 }
 
-const day = (value: string | number | Date) => new Date(value).toISOString().slice(0, 10);
-
 /** A sentence for people, built only from what the transition stored. */
 export function explain(t: { to: LifecycleStage; at: Date | string | number; rule: number; facts: LifecycleFacts }): string {
-  const f = t.facts;
-  const th = f.thresholds;
-  const head = `${t.to} since ${day(t.at)}`;
-  switch (t.rule) {
-    case 1:
-      return `${head}: no purchase yet`;
-    case 2:
-      return f.accountClosedAt && f.lastPurchaseAt && f.accountClosedAt > f.lastPurchaseAt
-        ? `${head}: account closed on ${day(f.accountClosedAt)}, after the last purchase (${day(f.lastPurchaseAt)})`
-        : `${head}: last purchase ${day(f.lastPurchaseAt!)}, more than ${th.churnAfterDays} days before`;
-    case 3:
-      return `${head}: last purchase ${day(f.lastPurchaseAt!)}, more than ${th.atRiskAfterDays} days before`;
-    case 4: {
-      const gap = Math.round((Date.parse(f.lastPurchaseAt!) - Date.parse(f.previousPurchaseAt!)) / DAY_MS);
-      return `${head}: purchase on ${day(f.lastPurchaseAt!)} after ${gap} days without one (more than ${th.atRiskAfterDays})`;
-    }
-    case 5: {
-      const why = f.advocacy!.kind === 'REFERRAL' ? `a referral on ${day(f.advocacy!.at)}` : `an NPS of ${f.advocacy!.npsScore} on ${day(f.advocacy!.at)}`;
-      return `${head}: ${f.purchasesInWindow} purchases in the ${th.windowDays} days up to then (at least ${th.loyalMinOrders}) and ${why}`;
-    }
-    case 6:
-      return `${head}: ${f.purchasesInWindow} purchases in the ${th.windowDays} days up to then (at least ${th.loyalMinOrders})`;
-    case 7:
-      return `${head}: ${f.purchases} purchases, the last on ${day(f.lastPurchaseAt!)}`;
-    default:
-      return `${head}: first purchase on ${day(f.lastPurchaseAt!)}`;
-  }
+  // Rule numbers outside the table read as the last rule, as they always have.
+  const rule = RULE_BY_NUMBER.get(t.rule) ?? NEW_CUSTOMER_RULE;
+  return `${t.to} since ${day(t.at)}: ${rule.explanation(t.facts, t.facts.thresholds)}`;
 }

@@ -1,15 +1,15 @@
 import { DataSource } from 'typeorm';
 
-import { ApiKey } from '../modules/access/api-key.entity';
-import { Customer } from '../modules/customers/customer.entity';
-import { Identifier } from '../modules/identity/identifier.entity';
-import { IdentityConflict } from '../modules/identity/identity-conflict.entity';
-import { Merge } from '../modules/identity/merge.entity';
-import { Interaction } from '../modules/interactions/interaction.entity';
-import { Journey } from '../modules/journeys/journey.entity';
-import { LifecycleTransition } from '../modules/lifecycle/lifecycle-transition.entity';
-import { migrations } from '../../migrations';
-import { QueryCounter } from './query-counter';
+import { ApiKey } from './modules/access/api-key.entity';
+import { Customer } from './modules/customers/customer.entity';
+import { Identifier } from './modules/identity/identifier.entity';
+import { IdentityConflict } from './modules/identity/identity-conflict.entity';
+import { Merge } from './modules/identity/merge.entity';
+import { Interaction } from './modules/interactions/interaction.entity';
+import { Journey } from './modules/journeys/journey.entity';
+import { LifecycleTransition } from './modules/lifecycle/lifecycle-transition.entity';
+import { migrations } from '../migrations';
+import { QueryCounter } from './db/query-counter';
 
 export const entities = [ApiKey, Customer, Identifier, Interaction, Merge, IdentityConflict, LifecycleTransition, Journey];
 

@@ -3,9 +3,9 @@ import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 
 // A domain's settings are typed by the domain: this file belongs with the entry points, above
 // every module, so the modules do not import it.
-import { IdentifierType } from './modules/identity/identifier-type.enum';
-import type { IdentifierLimits } from './modules/identity/resolution-plan';
-import type { LifecycleThresholds } from './modules/lifecycle/rules';
+import { IdentifierType } from '../modules/identity/identifier-type.enum';
+import type { IdentifierLimits } from '../modules/identity/resolution-plan';
+import type { LifecycleThresholds } from '../modules/lifecycle/rules';
 
 export interface Config {
   port: number;
@@ -180,7 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: int(env, 'PORT', 4000, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
     databaseUrl,
-    dataDir: path.resolve(env.DATA_DIR?.trim() || path.join(__dirname, '..', '.data')),
+    dataDir: path.resolve(env.DATA_DIR?.trim() || path.join(__dirname, '..', '..', '.data')),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20, 1, 500),
     defaultPhoneRegion: region,
     defaultCurrency: currency,
