@@ -4,6 +4,7 @@ import { cursorTime, decodeCursor, encodeCursor, toConnection, type ConnectionSh
 import type { IdentifierType } from '../shared/identifier-type.enum';
 import { Customer } from './customer.entity';
 import type { CustomerFilter } from './customer-filter.input';
+import { sqlParams } from '../../db/params';
 
 type Row = Record<string, any>;
 
@@ -70,11 +71,7 @@ export class CustomerService {
   /** Newest first, keyset-paged on (created_at, id). */
   async page(first: number, after: string | null | undefined, filter: CustomerFilter | null | undefined): Promise<ConnectionShape<Customer>> {
     const where = ['c.merged_into_id IS NULL'];
-    const params: unknown[] = [];
-    const param = (value: unknown) => {
-      params.push(value);
-      return `$${params.length}`;
-    };
+    const { params, param } = sqlParams();
     const cursor = decodeCursor(after, 'after');
     if (cursor) where.push(`(c.created_at, c.id) < (${param(cursor.at)}::timestamptz, ${param(cursor.id)}::uuid)`);
     if (filter?.identifierType) {
