@@ -1,15 +1,9 @@
 import type { Queryable } from '../../db/tx';
+import type { PendingTouch } from '../interactions/derivation-step';
 import type { StoredTransition } from '../lifecycle/lifecycle-outcome';
 
-/** One interaction as the derivations (lifecycle, journeys) need it. */
-export interface HistoryTouch {
-  interactionId: string;
-  type: string;
-  channel: string;
-  at: number;
-  /** NUMERIC as text. */
-  amount: string | null;
-  npsScore: number | null;
+/** One stored interaction as the derivations (lifecycle, journeys) need it: a touch with its journey. */
+export interface HistoryTouch extends PendingTouch {
   journeyId: string | null;
 }
 

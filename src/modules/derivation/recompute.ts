@@ -1,21 +1,14 @@
 import type { Param } from '../../db/params';
 import type { Queryable } from '../../db/tx';
 import type { NewEvent } from '../events/event';
+import type { PendingTouch } from '../interactions/derivation-step';
 import type { JourneyOutcome, JourneyService } from '../journeys/journey.service';
 import { evaluateLifecycle, lifecycleInput, stageChangedEvents, withPending, type LifecycleOutcome } from '../lifecycle/lifecycle-outcome';
 import type { LifecycleThresholds } from '../lifecycle/rules';
 import { emptyHistory, loadHistories, type CustomerHistory } from './customer-history';
 import { derivedStateSql, LIFECYCLE_COLUMNS, lifecycleColumnArrays } from './derived-state.writer';
 
-/** An interaction of the batch being written: not in the database yet, derived from all the same. */
-export interface PendingTouch {
-  interactionId: string;
-  type: string;
-  channel: string;
-  at: number;
-  amount: string | null;
-  npsScore: number | null;
-}
+export type { PendingTouch };
 
 /** A customer's derived state, recomputed: what to write for its lifecycle and its journeys. */
 export interface Derived {

@@ -8,6 +8,7 @@ export interface PendingTouch {
   type: string;
   channel: string;
   at: number;
+  /** NUMERIC as text. */
   amount: string | null;
   npsScore: number | null;
 }
