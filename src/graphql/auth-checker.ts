@@ -3,7 +3,8 @@ import type { AuthChecker } from 'type-graphql';
 import { hasScope } from '../modules/access/api-key.service';
 import type { Scope } from '../modules/access/scope.enum';
 import type { Context } from './context';
-import { ForbiddenError, UnauthenticatedError } from './errors';
+import { ForbiddenError } from '../modules/shared/errors';
+import { UnauthenticatedError } from './errors';
 
 /**
  * `@Authorized(Scope.WRITE)`: the caller's key must carry every listed scope (admin carries all).

@@ -1,6 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
-import { ConflictError, ForbiddenError as DomainForbidden, InputError, NotFoundError as DomainNotFound, RateLimitedError as DomainRateLimited, type InputProblem } from '../modules/shared/errors';
+import { ConflictError, ForbiddenError, InputError, NotFoundError, RateLimitedError } from '../modules/shared/errors';
 
 /** The only values `extensions.code` ever takes. */
 export enum ErrorCode {
@@ -23,18 +23,18 @@ const map = <E extends Error>(type: Mapping<E>[0], extensions: Mapping<E>[1]): M
  */
 const DOMAIN_ERRORS: Array<Mapping<Error>> = [
   map(InputError, (e) => ({ code: ErrorCode.BAD_USER_INPUT, field: e.problems[0].field, problems: e.problems })),
-  map(DomainNotFound, () => ({ code: ErrorCode.NOT_FOUND })),
-  map(DomainForbidden, () => ({ code: ErrorCode.FORBIDDEN })),
+  map(NotFoundError, () => ({ code: ErrorCode.NOT_FOUND })),
+  map(ForbiddenError, () => ({ code: ErrorCode.FORBIDDEN })),
   map(ConflictError, () => ({ code: ErrorCode.CONFLICT })),
   // `extensions.retryAfter` says it in whole seconds.
-  map(DomainRateLimited, (e) => ({
+  map(RateLimitedError, (e) => ({
     code: ErrorCode.RATE_LIMITED,
     ...(e.retryAfterMs === undefined ? {} : { retryAfter: Math.max(1, Math.ceil(e.retryAfterMs / 1000)), retryAfterMs: e.retryAfterMs }),
   })),
 ];
 
 /** The client-facing extensions of a domain error, or undefined when `error` is not one. */
-function domainExtensions(error: unknown): Extensions | undefined {
+export function domainExtensions(error: unknown): Extensions | undefined {
   const mapping = DOMAIN_ERRORS.find(([type]) => error instanceof type);
   return mapping?.[1](error as Error);
 }
@@ -57,34 +57,6 @@ export function toGraphQLError(error: unknown): GraphQLError {
 export class UnauthenticatedError extends GraphQLError {
   constructor(message = 'An API key is required: send "Authorization: Bearer <key>".') {
     super(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
-  }
-}
-
-// The transport's own refusals (scopes, websocket protocol), shaped by the same table.
-
-export class ForbiddenError extends GraphQLError {
-  constructor(message: string) {
-    super(message, { extensions: domainExtensions(new DomainForbidden(message)) });
-  }
-}
-
-export class NotFoundError extends GraphQLError {
-  constructor(message: string) {
-    super(message, { extensions: domainExtensions(new DomainNotFound(message)) });
-  }
-}
-
-export class BadUserInputError extends GraphQLError {
-  constructor(problems: InputProblem[]) {
-    const error = new InputError(problems);
-    super(error.message, { extensions: domainExtensions(error) });
-  }
-}
-
-export class RateLimitedError extends GraphQLError {
-  /** `retryAfterMs`: when waiting helps, how long. */
-  constructor(message: string, retryAfterMs?: number) {
-    super(message, { extensions: domainExtensions(new DomainRateLimited(message, retryAfterMs)) });
   }
 }
 

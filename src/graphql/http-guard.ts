@@ -2,7 +2,9 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 import type { Principal } from '../modules/access/api-key.service';
 import { bearerToken, type Services } from './context';
-import { ErrorCode } from './errors';
+import { RateLimitedError } from '../modules/shared/errors';
+import { domainExtensions, ErrorCode } from './errors';
+import { nestingError, nestingOver } from './plugins/operation-limits';
 
 export interface AuthenticatedRequest extends Request {
   principal?: Principal;
@@ -28,12 +30,10 @@ export function authenticate(services: Services, options: { landingPage: boolean
       if (!principal) return sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'The API key is unknown or revoked.');
       const waitMs = services.rateLimiter.take(principal.id, principal.rateLimit);
       if (waitMs > 0) {
-        const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-        res.setHeader('Retry-After', String(seconds));
-        return sendError(res, 429, ErrorCode.RATE_LIMITED, `The API key "${principal.name}" is over its request rate; retry in ${waitMs} ms.`, {
-          retryAfter: seconds,
-          retryAfterMs: waitMs,
-        });
+        const error = new RateLimitedError(`The API key "${principal.name}" is over its request rate; retry in ${waitMs} ms.`, waitMs);
+        const { code, ...extensions } = domainExtensions(error)!;
+        res.setHeader('Retry-After', String(extensions.retryAfter));
+        return sendError(res, 429, code, error.message, extensions);
       }
       req.principal = principal;
       next();
@@ -42,6 +42,13 @@ export function authenticate(services: Services, options: { landingPage: boolean
     }
   };
 }
+
+/** Between the JSON body parser and Apollo: the bracket-nesting check, before the parser recurses. */
+export const refuseDeepNesting: RequestHandler = (req, res, next) => {
+  const query = (req.body as { query?: unknown } | undefined)?.query;
+  if (typeof query === 'string' && nestingOver(query)) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, nestingError().message);
+  next();
+};
 
 /** Unknown paths: JSON, like everything else this server says. */
 export const notFound: RequestHandler = (req, res) => {

@@ -4,7 +4,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import type { Principal } from '../../modules/access/api-key.service';
 import type { Services } from '../context';
-import { RateLimitedError } from '../errors';
+import { RateLimitedError } from '../../modules/shared/errors';
 import type { LiveStats, Subscription } from './fan-out';
 import { LIVE_PROTOCOL, LiveCloseCode } from './protocol';
 

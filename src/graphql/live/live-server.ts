@@ -19,7 +19,8 @@ import { Scope } from '../../modules/access/scope.enum';
 import { comparePositions, decodeEventCursor, Topic } from '../../modules/events/event';
 import type { EventRelay } from '../../modules/live/event-relay';
 import { bearerToken, type Context, type Services } from '../context';
-import { BadUserInputError, ErrorCode, ForbiddenError, NotFoundError, RateLimitedError, toGraphQLError } from '../errors';
+import { ErrorCode, toGraphQLError } from '../errors';
+import { ForbiddenError, InputError, NotFoundError, RateLimitedError } from '../../modules/shared/errors';
 import { createLoaders } from '../loaders';
 import { checkCost } from '../plugins/operation-limits';
 import { LiveSockets, type LiveConnection, type SocketOptions } from './connection';
@@ -170,9 +171,9 @@ export class LiveServer {
   }
 
   /** Ends the operation with an `error` message. */
-  private fail(conn: LiveConnection, id: string, errors: Errors | GraphQLError): void {
+  private fail(conn: LiveConnection, id: string, error: Errors | unknown): void {
     conn.subs.delete(id);
-    conn.sendJson({ id, type: MessageType.Error, payload: errors instanceof GraphQLError ? formatted([errors]) : errors });
+    conn.sendJson({ id, type: MessageType.Error, payload: Array.isArray(error) ? error : formatted([toGraphQLError(error)]) });
   }
 
   private context(principal: Principal): Context {
@@ -186,9 +187,9 @@ export class LiveServer {
     if (!document) return this.fail(conn, id, errors!);
     const operationName = typeof payload.operationName === 'string' ? payload.operationName : undefined;
     const operation = getOperationAST(document, operationName);
-    if (!operation) return this.fail(conn, id, new BadUserInputError([{ field: 'operationName', message: 'names no operation of the document' }]));
+    if (!operation) return this.fail(conn, id, new InputError([{ field: 'operationName', message: 'names no operation of the document' }]));
     const rawVariables = (payload.variables ?? {}) as Record<string, unknown>;
-    if (typeof rawVariables !== 'object' || Array.isArray(rawVariables)) return this.fail(conn, id, new BadUserInputError([{ field: 'variables', message: 'must be an object' }]));
+    if (typeof rawVariables !== 'object' || Array.isArray(rawVariables)) return this.fail(conn, id, new InputError([{ field: 'variables', message: 'must be an object' }]));
     const principal = conn.principal!;
     const cost = checkCost(this.schema, document, operationName, rawVariables, this.options.limits);
     if (cost instanceof GraphQLError) return this.fail(conn, id, cost);
@@ -206,7 +207,7 @@ export class LiveServer {
 
     const field = rootField(document, operation);
     const topic = field && TOPIC_OF_FIELD[field.name.value];
-    if (!field || !topic) return this.fail(conn, id, new BadUserInputError([{ field: field?.name.value ?? 'subscription', message: 'is not a subscription' }]));
+    if (!field || !topic) return this.fail(conn, id, new InputError([{ field: field?.name.value ?? 'subscription', message: 'is not a subscription' }]));
     if (!hasScope(principal, Scope.SUBSCRIBE)) {
       return this.fail(conn, id, new ForbiddenError(`The API key "${principal.name}" lacks the subscribe scope needed for Subscription.${field.name.value}.`));
     }
@@ -218,7 +219,7 @@ export class LiveServer {
     try {
       args = getArgumentValues(this.schema.getSubscriptionType()!.getFields()[field.name.value], field, coerced.coerced);
     } catch (err) {
-      return this.fail(conn, id, new BadUserInputError([{ field: field.name.value, message: (err as Error).message }]));
+      return this.fail(conn, id, new InputError([{ field: field.name.value, message: (err as Error).message }]));
     }
 
     conn.subs.set(id, { id, conn } as Subscription);
@@ -227,12 +228,12 @@ export class LiveServer {
       if (args.after != null) {
         last = decodeEventCursor(args.after, 'after');
         if (comparePositions(last, await this.relay.horizon()) < 0) {
-          throw new BadUserInputError([{ field: 'after', message: 'is older than the events kept (EVENT_RETENTION_DAYS): read the current state with queries, then subscribe without `after`' }]);
+          throw new InputError([{ field: 'after', message: 'is older than the events kept (EVENT_RETENTION_DAYS): read the current state with queries, then subscribe without `after`' }]);
         }
       }
       let customerIds: Set<string> | null = null;
       if (args.customerId != null) {
-        if (!UUID.test(args.customerId)) throw new BadUserInputError([{ field: 'customerId', message: 'must be a customer id (UUID)' }]);
+        if (!UUID.test(args.customerId)) throw new InputError([{ field: 'customerId', message: 'must be a customer id (UUID)' }]);
         const [row] = await this.services.customers.survivorAndMerged(args.customerId);
         if (!row) throw new NotFoundError(`No customer has the id ${args.customerId}.`);
         customerIds = new Set([row.survivor, ...row.merged]);

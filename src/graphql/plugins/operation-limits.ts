@@ -102,16 +102,6 @@ export function nestingError(): GraphQLError {
   return inputError(`The document nests brackets more than ${MAX_NESTING} levels deep.`);
 }
 
-/** Express middleware, between the JSON body parser and Apollo: the nesting check over HTTP. */
-export function refuseDeepNesting(req: { body?: { query?: unknown } }, res: { status(code: number): { json(body: unknown): void } }, next: () => void): void {
-  const query = req.body?.query;
-  if (typeof query === 'string' && nestingOver(query)) {
-    const error = nestingError();
-    res.status(400).json({ errors: [{ message: error.message, extensions: { code: ErrorCode.BAD_USER_INPUT } }] });
-    return;
-  }
-  next();
-}
 
 /** graphql-armor reports by throwing; here each refusal becomes a validation error like the others. */
 function report(context: ValidationContext | null, error: GraphQLError): void {
