@@ -41,6 +41,14 @@ describe('API keys', () => {
     expect(adminWrite.data!.recordInteraction.status).toBe('CREATED');
   });
 
+  it('refuses a rate or burst that is not a positive integer, and stores nothing', async () => {
+    const before = (await t.server.services.apiKeys.list()).length;
+    for (const options of [{ rateLimitPerSecond: 0 }, { rateLimitBurst: -5 }, { rateLimitPerSecond: 1.5 }, { rateLimitBurst: 2_000_000 }]) {
+      await expect(t.server.services.apiKeys.create('bad rate', [Scope.READ], options)).rejects.toThrow(/must be an integer from 1 to 1000000/);
+    }
+    expect((await t.server.services.apiKeys.list()).length).toBe(before);
+  });
+
   it('stores only a hash of the key, and a revoked key stops working', async () => {
     const { key, apiKey } = await t.server.services.apiKeys.create('revocable', [Scope.READ]);
     const rows = await t.sql(`SELECT key_hash, prefix FROM api_key WHERE id = $1`, [apiKey.id]);
