@@ -4,6 +4,7 @@ import { Journeys1795441724780 } from './1795441724780-Journeys';
 import { Events1795600000000 } from './1795600000000-Events';
 import { ApiKeyRateLimit1795700100000 } from './1795700100000-ApiKeyRateLimit';
 import { WideRevenue1795700000000 } from './1795700000000-WideRevenue';
+import { Privacy1795800000000 } from './1795800000000-Privacy';
 
 // Every migration, in order. `npm run migration:generate -- Name` writes a new file; add it here.
-export const migrations: Function[] = [Init1795436340561, Lifecycle1795439126084, Journeys1795441724780, Events1795600000000, WideRevenue1795700000000, ApiKeyRateLimit1795700100000];
+export const migrations: Function[] = [Init1795436340561, Lifecycle1795439126084, Journeys1795441724780, Events1795600000000, WideRevenue1795700000000, ApiKeyRateLimit1795700100000, Privacy1795800000000];

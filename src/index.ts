@@ -5,6 +5,7 @@ import { createDataSource } from './data-source';
 import { openDatabase, type Database } from './db/database';
 import { EmbeddedPostgresError } from './db/embedded';
 import { Scope } from './modules/access/scope.enum';
+import { cliScope } from './modules/audit/audit';
 import { startServer, type RunningServer } from './server';
 
 async function main(): Promise<void> {
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
     server = await startServer(dataSource, config);
 
     if ((await server.services.apiKeys.count()) === 0) {
-      const { key } = await server.services.apiKeys.create('bootstrap admin', [Scope.ADMIN]);
+      const { key } = await server.services.apiKeys.create('bootstrap admin', [Scope.ADMIN], {}, cliScope('start: bootstrap admin key'));
       console.log(
         `\nNo API key existed, so one admin key was created. It is shown only this once:\n\n  ${key}\n\n` +
           'Use it as "Authorization: Bearer <key>"; make narrower keys with `npm run apikey -- create --name NAME --scopes read,write`.\n',

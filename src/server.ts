@@ -34,6 +34,12 @@ import { TransitionRepository } from './modules/lifecycle/transition.repository'
 import type { CommitSignal } from './modules/events/event';
 import { EventRelay } from './modules/live/event-relay';
 import { DAY_MS } from './modules/shared/time';
+import { AuditService } from './modules/audit/audit';
+import { ConsentService } from './modules/consent/consent.service';
+import { Suppression } from './modules/identity/suppression';
+import { ErasureService } from './modules/privacy/erasure.service';
+import { ExportService } from './modules/privacy/export.service';
+import { piiAuditPlugin } from './graphql/pii-audit';
 
 export interface RunningServer {
   url: string;
@@ -49,7 +55,13 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export function createServices(dataSource: DataSource, config: Config, signal?: CommitSignal, analyticsDataSource: DataSource = dataSource): Services {
+export function createServices(
+  dataSource: DataSource,
+  config: Config,
+  suppression: Suppression,
+  signal?: CommitSignal,
+  analyticsDataSource: DataSource = dataSource,
+): Services {
   const journeys = new JourneyService(config.journeyAbandonAfterDays);
   const derivation = new Derivation(config.lifecycle, journeys);
   const lifecycle = new LifecycleService(dataSource, new Sweep(dataSource, derivation, config.sweepBatchSize, signal), analyticsDataSource);
@@ -62,9 +74,14 @@ export function createServices(dataSource: DataSource, config: Config, signal?: 
     interactions: new InteractionRepository(dataSource, config.defaultCurrency),
     journeys: new JourneyRepository(dataSource, config.defaultCurrency),
     transitions: new TransitionRepository(dataSource),
-    ingest: new IngestService(dataSource, config, derivation, signal),
+    ingest: new IngestService(dataSource, config, derivation, suppression, signal),
     lifecycle,
     analytics: new JourneyAnalyticsService(analyticsDataSource, config.defaultCurrency),
+    consents: new ConsentService(dataSource, signal),
+    audit: new AuditService(dataSource),
+    erasure: new ErasureService(dataSource, suppression, new Set(config.identifierBlocklist), signal),
+    exports: new ExportService(dataSource),
+    pii: config.pii,
   };
 }
 
@@ -88,7 +105,10 @@ export async function startServer(dataSource: DataSource, config: Config, port =
   });
   await analyticsDataSource.initialize();
   const relay = new EventRelay(dataSource, url, { pollMs: config.livePollMs, batchSize: 500, log });
-  const services = createServices(dataSource, config, relay, analyticsDataSource);
+  const suppression = await Suppression.load(dataSource, config.suppressionSecret);
+  const stale = await suppression.staleEntries(dataSource);
+  if (stale) console.warn(`[privacy] ${stale} suppressed identifiers were hashed with another secret than SUPPRESSION_SECRET's: they no longer block anything`);
+  const services = createServices(dataSource, config, suppression, relay, analyticsDataSource);
   await relay.start();
   const app = express();
   app.disable('x-powered-by');
@@ -119,6 +139,7 @@ export async function startServer(dataSource: DataSource, config: Config, port =
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       operationLimitsPlugin(config.limits),
+      piiAuditPlugin(),
       ...(config.introspection ? [] : [ApolloServerPluginLandingPageDisabled()]),
     ],
   });
@@ -181,6 +202,8 @@ export async function startServer(dataSource: DataSource, config: Config, port =
       prunedAt = Date.now();
       const pruned = await relay.prune(new Date(Date.now() - config.eventRetentionDays * DAY_MS));
       if (pruned) log(`[live] pruned ${pruned} events older than ${config.eventRetentionDays} days`);
+      const audited = await services.audit.prune(new Date(Date.now() - config.auditRetentionDays * DAY_MS));
+      if (audited) log(`[audit] pruned ${audited} rows older than ${config.auditRetentionDays} days`);
     }
   };
   const sweepTimer =

@@ -6,6 +6,8 @@ import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 import { IdentifierType } from '../modules/identity/identifier-type.enum';
 import type { IdentifierLimits } from '../modules/identity/resolution-plan';
 import type { LifecycleThresholds } from '../modules/lifecycle/rules';
+import { DEFAULT_PERSONAL_TRAITS, DEFAULT_PUBLIC_PROPERTIES, piiPolicy, type PiiPolicy } from '../modules/pii/pii-policy';
+import { DEFAULT_PURPOSES } from '../modules/shared/consent-status.enum';
 
 export interface Config {
   port: number;
@@ -56,6 +58,14 @@ export interface Config {
   liveMaxSubscriptionsPerKey: number;
   /** Schema introspection and the landing page; off by default when NODE_ENV=production. */
   introspection: boolean;
+  /** What is personal in traits and properties: masked for keys without the pii scope. */
+  pii: PiiPolicy;
+  /** Consent purposes the API accepts (the five defaults plus CONSENT_PURPOSES). */
+  consentPurposes: string[];
+  /** Keys the suppression list's hashes with; unset: a secret made once and kept in the database. */
+  suppressionSecret?: string;
+  /** Days the audit trail keeps its rows (pruned by the periodic housekeeping). */
+  auditRetentionDays: number;
 }
 
 export interface OperationLimits {
@@ -143,6 +153,35 @@ function parseLimits(raw: string | undefined): IdentifierLimits {
   return limits;
 }
 
+function list(env: NodeJS.ProcessEnv, name: string): string[] | null {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return null;
+  return raw.split(',').map((v) => v.trim()).filter(Boolean);
+}
+
+/** A list variable: `+a,b` adds to the defaults, `a,b` replaces them. */
+function listWithDefaults(env: NodeJS.ProcessEnv, name: string, defaults: readonly string[]): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [...defaults];
+  const values = list({ [name]: raw.replace(/^\+/, '') }, name) ?? [];
+  return raw.startsWith('+') ? [...new Set([...defaults, ...values])] : values;
+}
+
+function secret(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.SUPPRESSION_SECRET?.trim();
+  if (!raw) return undefined;
+  if (raw.length < 32) throw new ConfigError('SUPPRESSION_SECRET must be at least 32 characters (e.g. `openssl rand -base64 32`)');
+  return raw;
+}
+
+function purposes(env: NodeJS.ProcessEnv): string[] {
+  const extra = list(env, 'CONSENT_PURPOSES') ?? [];
+  for (const p of extra) {
+    if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(p)) throw new ConfigError(`CONSENT_PURPOSES: "${p}" must be an upper-case name such as LOYALTY_PROGRAM (letters, digits, _; at most 64)`);
+  }
+  return [...new Set([...DEFAULT_PURPOSES, ...extra])];
+}
+
 /** Reads and validates the environment once; throws ConfigError with a message meant for a person. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
@@ -217,5 +256,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     liveMaxOperationsPerConnection: int(env, 'LIVE_MAX_OPERATIONS_PER_CONNECTION', 100, 1, 100_000),
     liveMaxSubscriptionsPerKey: int(env, 'LIVE_MAX_SUBSCRIPTIONS_PER_KEY', 500, 1, 10_000_000),
     introspection: bool(env, 'GRAPHQL_INTROSPECTION', env.NODE_ENV !== 'production'),
+    pii: piiPolicy(listWithDefaults(env, 'PII_TRAITS', DEFAULT_PERSONAL_TRAITS), listWithDefaults(env, 'PII_PUBLIC_PROPERTIES', DEFAULT_PUBLIC_PROPERTIES)),
+    consentPurposes: purposes(env),
+    suppressionSecret: secret(env),
+    auditRetentionDays: int(env, 'AUDIT_RETENTION_DAYS', 400, 1, 36500),
   };
 }

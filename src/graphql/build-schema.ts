@@ -12,7 +12,12 @@ import {
 } from '../modules/interactions/interaction.resolver';
 import { CustomerLifecycleResolver, LifecycleResolver, LifecycleTransitionResolver } from '../modules/lifecycle/lifecycle.resolver';
 import { CustomerJourneysResolver, InteractionStepResolver, JourneyResolver } from '../modules/journeys/journey.resolver';
-import { CustomerMergedEventResolver, InteractionRecordedEventResolver, LifecycleStageChangeResolver, LiveResolver } from '../modules/live/live.resolver';
+import { ConsentChangedEventResolver, CustomerMergedEventResolver, InteractionRecordedEventResolver, LifecycleStageChangeResolver, LiveResolver } from '../modules/live/live.resolver';
+import { ApiKeyResolver } from '../modules/access/api-key.resolver';
+import { AuditResolver } from '../modules/audit/audit.resolver';
+import { CustomerConsentResolver } from '../modules/consent/consent.resolver';
+import { SetConsentResolver } from '../modules/interactions/set-consent.resolver';
+import { PrivacyResolver } from '../modules/privacy/privacy.resolver';
 import { authChecker } from './auth-checker';
 
 export const resolvers = [
@@ -32,6 +37,12 @@ export const resolvers = [
   LifecycleStageChangeResolver,
   InteractionRecordedEventResolver,
   CustomerMergedEventResolver,
+  ConsentChangedEventResolver,
+  CustomerConsentResolver,
+  SetConsentResolver,
+  ApiKeyResolver,
+  AuditResolver,
+  PrivacyResolver,
 ] as const;
 
 let schema: GraphQLSchema | undefined;

@@ -10,6 +10,16 @@ import type { InteractionContext } from '../modules/interactions/interaction.res
 import type { JourneyContext } from '../modules/journeys/journey.resolver';
 import type { LifecycleContext } from '../modules/lifecycle/lifecycle.resolver';
 import type { LiveContext } from '../modules/live/live.resolver';
+import type { ApiKeyContext } from '../modules/access/api-key.resolver';
+import type { AuditService } from '../modules/audit/audit';
+import type { AuditContext } from '../modules/audit/audit.resolver';
+import type { ConsentContext } from '../modules/consent/consent.resolver';
+import type { SetConsentContext } from '../modules/interactions/set-consent.resolver';
+import type { PiiContext } from '../modules/pii/personal-data';
+import type { PiiPolicy } from '../modules/pii/pii-policy';
+import type { ErasureService } from '../modules/privacy/erasure.service';
+import type { ExportService } from '../modules/privacy/export.service';
+import type { PrivacyContext } from '../modules/privacy/privacy.resolver';
 import { UnauthenticatedError } from './errors';
 import { createLoaders, type LoaderSources, type Loaders } from './loaders';
 
@@ -22,6 +32,10 @@ export interface Services extends LoaderSources {
   ingest: IngestService;
   lifecycle: LifecycleService;
   analytics: JourneyAnalyticsService;
+  audit: AuditService;
+  erasure: ErasureService;
+  exports: ExportService;
+  pii: PiiPolicy;
 }
 
 /**
@@ -29,10 +43,25 @@ export interface Services extends LoaderSources {
  * declares the part its resolvers read (modules do not import this layer); extending them all
  * makes the compiler check that this context still provides each part.
  */
-export interface Context extends Services, CustomerContext, IdentityContext, InteractionContext, JourneyContext, LifecycleContext, LiveContext {
+export interface Context
+  extends Services,
+    CustomerContext,
+    IdentityContext,
+    InteractionContext,
+    JourneyContext,
+    LifecycleContext,
+    LiveContext,
+    ApiKeyContext,
+    AuditContext,
+    ConsentContext,
+    SetConsentContext,
+    PiiContext,
+    PrivacyContext {
   config: Config;
   principal: Principal;
   loaders: Loaders;
+  /** Customers whose personal data this operation returned unmasked; audited once it is answered. */
+  piiRead: Set<string>;
 }
 
 /** Extracts the bearer token from an `Authorization` header (or graphql-ws connection params). */
@@ -48,5 +77,5 @@ export function bearerToken(header: unknown): string | null {
  */
 export function contextFor(services: Services, principal: Principal | undefined, options: { cacheLoaders?: boolean } = {}): Context {
   if (!principal) throw new UnauthenticatedError();
-  return { ...services, principal, loaders: createLoaders(services, { cache: options.cacheLoaders }) };
+  return { ...services, principal, loaders: createLoaders(services, { cache: options.cacheLoaders }), piiRead: new Set() };
 }

@@ -22,7 +22,7 @@ const map = <E extends Error>(type: Mapping<E>[0], extensions: Mapping<E>[1]): M
  * one place where domain errors become GraphQL errors, for HTTP and websocket alike.
  */
 const DOMAIN_ERRORS: Array<Mapping<Error>> = [
-  map(InputError, (e) => ({ code: ErrorCode.BAD_USER_INPUT, field: e.problems[0].field, problems: e.problems })),
+  map(InputError, (e) => ({ code: ErrorCode.BAD_USER_INPUT, field: e.problems[0].field, ...(e.problems[0].reason ? { reason: e.problems[0].reason } : {}), problems: e.problems })),
   map(NotFoundError, () => ({ code: ErrorCode.NOT_FOUND })),
   map(ForbiddenError, () => ({ code: ErrorCode.FORBIDDEN })),
   map(ConflictError, () => ({ code: ErrorCode.CONFLICT })),

@@ -12,6 +12,8 @@ import type { JourneyPageArgs, JourneyRepository } from '../modules/journeys/jou
 import type { LifecycleTransition } from '../modules/lifecycle/lifecycle-transition.entity';
 import type { TransitionRepository } from '../modules/lifecycle/transition.repository';
 import type { ConnectionShape } from '../modules/shared/connection';
+import type { ConsentDecision } from '../modules/consent/consent.types';
+import type { ConsentService } from '../modules/consent/consent.service';
 
 /** The batched reads the loaders are built on, each domain's own. */
 export interface LoaderSources {
@@ -20,6 +22,7 @@ export interface LoaderSources {
   interactions: InteractionRepository;
   journeys: JourneyRepository;
   transitions: TransitionRepository;
+  consents: ConsentService;
 }
 
 const emptyPage = <T>(): ConnectionShape<T> => ({ edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
@@ -31,7 +34,7 @@ const emptyPage = <T>(): ConnectionShape<T> => ({ edges: [], pageInfo: { hasNext
  * Each module's resolvers declare the loaders they read in their own context interface.
  */
 export function createLoaders(sources: LoaderSources, options: { cache?: boolean } = {}) {
-  const { customers, identifiers, interactions, journeys, transitions } = sources;
+  const { customers, identifiers, interactions, journeys, transitions, consents } = sources;
   const cache = options.cache ?? true;
   const ordered = <V>(ids: readonly string[], found: Map<string, V>, fallback: () => V) => ids.map((id) => found.get(id) ?? fallback());
   /** One loader per distinct argument set: customers asking for the same page share a statement. */
@@ -53,6 +56,7 @@ export function createLoaders(sources: LoaderSources, options: { cache?: boolean
     merges: new DataLoader<string, Merge[]>(async (ids) => ordered(ids, await identifiers.mergesOf(ids), () => []), { cache }),
     transitions: new DataLoader<string, LifecycleTransition[]>(async (ids) => ordered(ids, await transitions.transitionsOf(ids), () => []), { cache }),
     interaction: new DataLoader<string, Interaction | null>(async (ids) => ordered(ids, await interactions.interactionsByIds(ids), () => null), { cache }),
+    consents: new DataLoader<string, ConsentDecision[]>(async (ids) => ordered(ids, await consents.decisionsOf(ids), () => []), { cache }),
     journeyInteractions: new DataLoader<string, Interaction[]>(async (ids) => ordered(ids, await interactions.interactionsOfJourneys(ids), () => []), { cache }),
     interactions: pages<InteractionPageArgs, Interaction>(
       (args) => [args.first, args.after ?? null, args.channel ?? null, args.type ?? null],

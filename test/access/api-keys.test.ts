@@ -56,7 +56,7 @@ describe('API keys', () => {
     expect(rows[0].key_hash).toHaveLength(64);
     expect(key.startsWith(rows[0].prefix)).toBe(true);
     expect((await t.gql(CustomersPageDocument, { first: 1 }, key)).errors).toBeUndefined();
-    expect(await t.server.services.apiKeys.revoke(apiKey.id)).toBe(1);
+    expect((await t.server.services.apiKeys.revoke(apiKey.id)).revokedAt).toBeInstanceOf(Date);
     const res = await t.gql(CustomersPageDocument, { first: 1 }, key);
     expect(res.errors![0].extensions!.code).toBe('UNAUTHENTICATED');
   });

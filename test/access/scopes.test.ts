@@ -21,18 +21,33 @@ const read = (names: string) => rule(Scope.READ, names);
 
 const RULES: Record<string, Record<string, Rule>> = {
   // The roots: what each entry point needs.
-  Query: rule(
-    Scope.READ,
-    'abandonedJourneys channelAttribution customer customerByIdentifier customers journey journeyFunnel lifecycleDistribution lifecycleFlow lifecycleTransitions multichannelImpact',
-  ),
-  Mutation: { ...rule(Scope.WRITE, 'identify recordInteraction recordInteractions'), evaluateLifecycle: Scope.ADMIN },
-  Subscription: rule(Scope.SUBSCRIBE, 'customerMerged interactionRecorded lifecycleStageChanged'),
+  Query: {
+    ...rule(
+      Scope.READ,
+      'abandonedJourneys channelAttribution customer customerByIdentifier customers journey journeyFunnel lifecycleDistribution lifecycleFlow lifecycleTransitions multichannelImpact',
+    ),
+    ...rule(Scope.ADMIN, 'apiKeys auditLog erasure'),
+    exportCustomer: Scope.PII,
+  },
+  Mutation: {
+    ...rule(Scope.WRITE, 'identify recordInteraction recordInteractions setConsent'),
+    ...rule(Scope.ADMIN, 'evaluateLifecycle createApiKey rotateApiKey revokeApiKey eraseCustomer'),
+  },
+  Subscription: rule(Scope.SUBSCRIBE, 'consentChanged customerErased customerMerged interactionRecorded lifecycleStageChanged'),
 
   // A write key gets back ids and statuses; the profile the item landed in needs read.
   RecordInteractionResult: { ...open('customerId index interactionId mergedCustomerIds problems status warnings'), ...read('customer interaction') },
   IdentifyResult: { ...open('customerId mergedCustomerIds warnings'), ...read('customer') },
   IdentityWarning: open('code field message'),
-  InputProblem: open('code field message'),
+  InputProblem: open('code field message reason'),
+  ConsentResult: open('applied customerId purpose since status'),
+  ApiKey: open('createdAt id lastUsedAt name prefix rateLimitBurst rateLimitPerSecond revokedAt rotatedAt scopes'),
+  ApiKeySecret: open('apiKey secret'),
+  AuditRecord: open('actor at customerCount customerIds details id keyId kind operation operationName'),
+  AuditRecordConnection: open('edges pageInfo'),
+  AuditRecordEdge: open('cursor node'),
+  ErasureReceipt: open('actor at customerId id keyId mergedCustomerIds reason removed suppressedIdentifiers'),
+  ErasedRows: open('rows table what'),
   LifecycleEvaluation: open('asOf examined moved movedByStage'),
 
   // An event's metadata comes with subscribe; the person it is about needs read (the explanation
@@ -40,9 +55,14 @@ const RULES: Record<string, Record<string, Rule>> = {
   LifecycleStageChange: { ...open('at causeInteractionId cursor customerId from id recordedAt rule ruleName to'), ...read('customer explanation facts') },
   InteractionRecordedEvent: { ...open('channel cursor customerId interactionId occurredAt recordedAt type'), ...read('customer interaction') },
   CustomerMergedEvent: { ...open('at cursor identifierType interactionId mergeId mergedId survivorId'), ...read('identifierValue survivor') },
+  ConsentChangedEvent: { ...open('at channel cursor customerId decisionId interactionId previousStatus purpose recordedAt status'), ...read('customer') },
+  CustomerErasedEvent: open('at cursor customerId erasureId mergedCustomerIds'),
 
   // Reached only through read roots or read fields: nothing more to ask.
-  Customer: open('channels createdAt id identifiers interactions journeys lifecycle merges metrics traits updatedAt'),
+  Customer: open('channels consents createdAt erasedAt id identifiers interactions journeys lifecycle merges metrics traits updatedAt'),
+  CustomerConsent: open('history purpose since status'),
+  ConsentDecision: open('at channel id interactionId purpose recordedAt status'),
+  ConsentConflict: open('keptAt keptFrom keptStatus overriddenAt overriddenFrom overriddenStatus purpose'),
   CustomerConnection: open('edges pageInfo'),
   CustomerEdge: open('cursor node'),
   CustomerMetrics: open('averageOrderValue channelsUsed firstPurchaseAt grossRevenue lastInteractionAt lastNpsScore lastPurchaseAt netRevenue orderCount refunds'),
@@ -60,7 +80,7 @@ const RULES: Record<string, Record<string, Rule>> = {
   LifecycleTransition: open('at causeInteractionId customerId explanation facts from id recordedAt rule ruleName to'),
   LifecycleTransitionConnection: open('edges pageInfo'),
   LifecycleTransitionEdge: open('cursor node'),
-  Merge: open('at id identifierType identifierValue interactionId mergedId moved survivorId'),
+  Merge: open('at consentConflicts id identifierType identifierValue interactionId mergedId moved survivorId'),
   MergeMoved: open('identifiers interactions'),
   PageInfo: open('endCursor hasNextPage'),
   JourneyFunnel: open('conversionRate converted started steps'),
@@ -80,6 +100,13 @@ interface Fixture {
   customerId: string;
   email: string;
   journeyId: string;
+  erasureId: string;
+  /** An erased person's e-mail: an item carrying it is refused (SUPPRESSED_IDENTIFIER). */
+  erasedEmail: string;
+  /** Throwaway customers and keys, one per call of the admin mutations that use them up. */
+  erasable: string[];
+  rotatable: string[];
+  revocable: string[];
   /** The customer whose events the subscriptions watch, and its email. */
   watched: string;
   watchedEmail: string;
@@ -95,6 +122,16 @@ const ARGS: Record<string, (fx: Fixture) => Record<string, unknown>> = {
   'Query.journey': (fx) => ({ id: fx.journeyId }),
   'Query.journeyFunnel': () => ({ from: daysAgo(365), to: new Date().toISOString() }),
   'Query.lifecycleTransitions': () => ({ first: 3 }),
+  'Query.auditLog': () => ({ first: 5 }),
+  'Query.erasure': (fx) => ({ id: fx.erasureId }),
+  'Query.exportCustomer': (fx) => ({ id: fx.customerId }),
+  'Mutation.createApiKey': () => ({ name: unique('walk key'), scopes: ['READ'] }),
+  'Mutation.rotateApiKey': (fx) => ({ id: fx.rotatable.pop() }),
+  'Mutation.revokeApiKey': (fx) => ({ id: fx.revocable.pop() }),
+  'Mutation.eraseCustomer': (fx) => ({ id: fx.erasable.pop(), reason: 'scope walk' }),
+  'Mutation.setConsent': () => ({ identifiers: [{ type: 'EMAIL', value: `${unique('consent')}@example.com` }], purpose: 'EMAIL_MARKETING', status: 'GRANTED', channel: 'WEB' }),
+  'Subscription.consentChanged': (fx) => ({ customerId: fx.watched }),
+  'Subscription.customerErased': (fx) => ({ customerId: fx.watched }),
   'Customer.interactions': () => ({ first: 3 }),
   'Customer.journeys': () => ({ first: 2 }),
   'Mutation.recordInteraction': () => ({
@@ -106,7 +143,7 @@ const ARGS: Record<string, (fx: Fixture) => Record<string, unknown>> = {
       identifiers: [{ type: 'EMAIL', value: `${unique('nps')}@example.com` }, { type: 'EMAIL', value: 'test@test.com' }],
     }),
   }),
-  'Mutation.recordInteractions': () => {
+  'Mutation.recordInteractions': (fx) => {
     const email = { type: 'EMAIL' as const, value: `${unique('batch')}@example.com` };
     const device = { type: 'DEVICE_ID' as const, value: unique('device') };
     return {
@@ -115,6 +152,7 @@ const ARGS: Record<string, (fx: Fixture) => Record<string, unknown>> = {
         interaction({ identifiers: [device] }),
         interaction({ type: 'PURCHASE', amount: '12.5', identifiers: [email, device] }),
         interaction({ type: 'CUSTOM', identifiers: [email] }),
+        interaction({ identifiers: [{ type: 'EMAIL', value: fx.erasedEmail }] }),
       ],
     };
   },
@@ -295,7 +333,9 @@ async function buildFixture(): Promise<Fixture> {
   const email = `${unique('ada')}@example.com`;
   const ids = [{ type: 'EMAIL' as const, value: email }, { type: 'CUSTOMER_ID' as const, value: unique('crm') }];
   const device = { type: 'DEVICE_ID' as const, value: unique('device') };
-  const first = await t.record(interaction({ channel: 'WEB', type: 'PRODUCT_VIEW', occurredAt: daysAgo(20), identifiers: ids, traits: { firstName: 'Ada' }, properties: { sku: 'A1' } }));
+  const first = await t.record(
+    interaction({ channel: 'WEB', type: 'PRODUCT_VIEW', occurredAt: daysAgo(20), identifiers: ids, traits: { firstName: 'Ada' }, properties: { sku: 'A1' }, consents: [{ purpose: 'EMAIL_MARKETING', status: 'GRANTED' }] }),
+  );
   for (const input of [
     interaction({ channel: 'APP', type: 'ADD_TO_CART', occurredAt: daysAgo(19), identifiers: ids }),
     interaction({ channel: 'STORE', type: 'PURCHASE', amount: '40', currency: 'EUR', occurredAt: daysAgo(18), identifiers: ids }),
@@ -303,7 +343,7 @@ async function buildFixture(): Promise<Fixture> {
     interaction({ channel: 'WEB', type: 'PURCHASE', amount: '25', occurredAt: daysAgo(10), identifiers: ids }),
     interaction({ channel: 'WEB', type: 'REFUND', amount: '5', occurredAt: daysAgo(9), identifiers: ids }),
     // A second profile, then a call linking both: a merge.
-    interaction({ channel: 'APP', type: 'PAGE_VIEW', occurredAt: daysAgo(8), identifiers: [device] }),
+    interaction({ channel: 'APP', type: 'PAGE_VIEW', occurredAt: daysAgo(8), identifiers: [device], consents: [{ purpose: 'EMAIL_MARKETING', status: 'DENIED' }] }),
     interaction({ channel: 'APP', type: 'CUSTOM', name: 'wishlist', occurredAt: daysAgo(7), identifiers: [device, ids[0]] }),
     // A cart left 40 days ago: abandoned once the sweep has passed.
     interaction({ channel: 'WEB', type: 'ADD_TO_CART', occurredAt: daysAgo(40), identifiers: [{ type: 'EMAIL', value: `${unique('cart')}@example.com` }] }),
@@ -316,7 +356,37 @@ async function buildFixture(): Promise<Fixture> {
   const journeyId = (journeys.data as any).customer.journeys.edges[0].node.id;
   const watchedEmail = `${unique('watched')}@example.com`;
   const watched = await t.record(interaction({ type: 'PURCHASE', amount: '30', occurredAt: daysAgo(5), identifiers: [{ type: 'EMAIL', value: watchedEmail }] }));
-  return { customerId: first.customerId!, email, journeyId, watched: watched.customerId!, watchedEmail };
+
+  // Keys in every state (rated, rotated, revoked), throwaways for the admin mutations, and an
+  // erased person created last, so that it is among the newest customers.
+  const keys = t.server.services.apiKeys;
+  await keys.create('rated', [Scope.READ], { rateLimitPerSecond: 5, rateLimitBurst: 10 });
+  await keys.rotate((await keys.create('rotated', [Scope.READ])).apiKey.id);
+  await keys.revoke((await keys.create('revoked', [Scope.READ])).apiKey.id);
+  const many = async (n: number, make: () => Promise<string>) => {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push(await make());
+    return out;
+  };
+  const rotatable = await many(14, async () => (await keys.create(unique('rotatable'), [Scope.READ])).apiKey.id);
+  const revocable = await many(14, async () => (await keys.create(unique('revocable'), [Scope.READ])).apiKey.id);
+  const erasable = await many(14, async () => (await t.record(interaction({ identifiers: [{ type: 'EMAIL', value: `${unique('gone')}@example.com` }] }))).customerId!);
+  const erasedEmail = `${unique('erased')}@example.com`;
+  const erased = await t.record(interaction({ identifiers: [{ type: 'EMAIL', value: erasedEmail }], traits: { firstName: 'Grace' } }));
+  const erasure = await t.gql(parse('mutation E($id: ID!) { eraseCustomer(id: $id, reason: "scope walk fixture") { id } }'), { id: erased.customerId }, t.keys.admin);
+  if (erasure.errors) throw new Error(JSON.stringify(erasure.errors));
+  return {
+    customerId: first.customerId!,
+    email,
+    journeyId,
+    watched: watched.customerId!,
+    watchedEmail,
+    erasureId: (erasure.data as any).eraseCustomer.id,
+    erasedEmail,
+    erasable,
+    rotatable,
+    revocable,
+  };
 }
 
 beforeAll(async () => {
@@ -342,7 +412,9 @@ beforeAll(async () => {
   const other = { type: 'DEVICE_ID' as const, value: unique('device') };
   await t.record(interaction({ type: 'PAGE_VIEW', occurredAt: daysAgo(4), identifiers: [other] }));
   await t.record(interaction({ type: 'PURCHASE', amount: '20', occurredAt: daysAgo(3), identifiers: [watched] }));
-  await t.record(interaction({ type: 'PAGE_VIEW', occurredAt: daysAgo(2), identifiers: [watched, other] }));
+  await t.record(interaction({ type: 'PAGE_VIEW', occurredAt: daysAgo(2), identifiers: [watched, other], consents: [{ purpose: 'SMS_MARKETING', status: 'GRANTED' }] }));
+  const erased = await t.gql(parse('mutation E($id: ID!) { eraseCustomer(id: $id, reason: "scope walk: the watched customer") { id } }'), { id: fx.watched }, t.keys.admin);
+  if (erased.errors) throw new Error(JSON.stringify(erased.errors));
   const delivered = subscriptions.filter((s) => !refused.includes(s));
   await eventually(() => delivered.every((s) => s.outcome.results.length > 0), 5000, 'an event on every subscription');
   for (const s of subscriptions) {

@@ -53,7 +53,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     admin: (await apiKeys.create('test admin', [Scope.ADMIN])).key,
     read: (await apiKeys.create('test reader', [Scope.READ])).key,
     write: (await apiKeys.create('test writer', [Scope.WRITE])).key,
-    readWrite: (await apiKeys.create('test partner', [Scope.READ, Scope.WRITE])).key,
+    readWrite: (await apiKeys.create('test partner', [Scope.READ, Scope.WRITE, Scope.PII])).key,
     subscribe: (await apiKeys.create('test dashboard', [Scope.SUBSCRIBE])).key,
   };
   const counter = queryCounter(dataSource);

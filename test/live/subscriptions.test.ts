@@ -22,12 +22,12 @@ const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISO
 const live = useLiveServer({ liveMaxBufferBytes: 64 * 1024, liveKeyCheckSeconds: 1 });
 const { client, subscribed } = live;
 let t: TestServer;
-/** Subscribe plus read: what a subscriber needs to see who an event is about (the customer, the interaction). */
+/** Subscribe plus read (and pii, to see identifiers unmasked): what a subscriber needs to see who an event is about. */
 let watcher: string;
 const watch = () => client(watcher);
 beforeAll(async () => {
   t = live.t;
-  watcher = (await t.server.services.apiKeys.create('test watcher', [Scope.SUBSCRIBE, Scope.READ])).key;
+  watcher = (await t.server.services.apiKeys.create('test watcher', [Scope.SUBSCRIBE, Scope.READ, Scope.PII])).key;
 });
 
 
@@ -144,7 +144,7 @@ describe('access', () => {
     await eventually(() => sub.events.length === 1, 2000, 'the first event');
     await t.server.services.apiKeys.revoke(apiKey.id);
     const waited = await eventually(() => sub.isEnded(), 5000, 'the connection to close');
-    expect(c.closes[0]).toEqual({ code: 4403, reason: 'Forbidden: the API key was revoked' });
+    expect(c.closes[0]).toEqual({ code: 4403, reason: 'Forbidden: the API key was revoked or its secret rotated' });
     expect(waited).toBeLessThan(3000);
     await t.record(interaction());
     await new Promise((r) => setTimeout(r, 300));

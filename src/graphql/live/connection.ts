@@ -176,16 +176,16 @@ export class LiveSockets {
     }
   }
 
-  /** Revoked keys stop receiving: their connections are closed with 4403. */
+  /** Revoked and rotated keys stop receiving: their connections are closed with 4403. */
   private async checkKeys(): Promise<void> {
-    const ids = [...new Set([...this.open].map((c) => c.principal?.id).filter((x): x is string => !!x))];
-    if (ids.length === 0) return;
+    const keys = new Map([...this.open].flatMap((c) => (c.principal ? [[`${c.principal.id}:${c.principal.keyHash}`, c.principal] as const] : [])));
+    if (keys.size === 0) return;
     try {
-      const valid = new Set(await this.apiKeys.activeIds(ids));
+      const valid = await this.apiKeys.stillValid([...keys.values()]);
       for (const c of this.open) {
-        if (c.principal && !valid.has(c.principal.id)) {
+        if (c.principal && !valid.has(`${c.principal.id}:${c.principal.keyHash}`)) {
           this.stats.revokedCloses++;
-          c.close(LiveCloseCode.Forbidden, 'Forbidden: the API key was revoked');
+          c.close(LiveCloseCode.Forbidden, 'Forbidden: the API key was revoked or its secret rotated');
         }
       }
     } catch (err) {

@@ -16,11 +16,16 @@ export interface Subscription {
   topic: Topic;
   document: DocumentNode;
   operationName: string | undefined;
+  /** `Subscription.<field>`, for the audit trail. */
+  operation: string;
   variables: Record<string, unknown>;
   /** Subscribers with equal keys get the same bytes for an event: executed and serialised once. */
   groupKey: string;
   stages: ReadonlySet<string> | null;
   types: ReadonlySet<string> | null;
+  purposes: ReadonlySet<string> | null;
+  /** Only events of customers whose decision in force for the purpose is this status (checked at delivery). */
+  consent: { purpose: string; status: string } | null;
   /** The customer and every id merged into it; grows when a merge event arrives. */
   customerIds: Set<string> | null;
   /** Last event position this subscriber has been given (or skipped). */
@@ -44,7 +49,22 @@ export function matches(sub: Subscription, e: StoredEvent): boolean {
   }
   if (sub.stages && e.topic === Topic.LIFECYCLE_STAGE_CHANGED && !sub.stages.has(e.payload.to)) return false;
   if (sub.types && e.topic === Topic.INTERACTION_RECORDED && !sub.types.has(e.payload.type)) return false;
+  if (sub.purposes && e.topic === Topic.CONSENT_CHANGED && !sub.purposes.has(e.payload.purpose)) return false;
   return true;
+}
+
+/** Where customers stand on purposes now, keyed `customerId\u0001purpose`; absent: UNKNOWN. */
+export type ConsentLookup = (customerIds: string[], purposes: string[]) => Promise<Map<string, string>>;
+
+/**
+ * Keeps, of `pairs`, those whose subscriber's consent filter (if any) holds for the event's
+ * customer now: one look-up for all of them. A subscriber left out simply does not get that event.
+ */
+export async function consentAllows<T extends { sub: Subscription; customerId: string }>(pairs: T[], lookup: ConsentLookup): Promise<T[]> {
+  const filtered = pairs.filter((p) => p.sub.consent);
+  if (filtered.length === 0) return pairs;
+  const statuses = await lookup([...new Set(filtered.map((p) => p.customerId))], [...new Set(filtered.map((p) => p.sub.consent!.purpose))]);
+  return pairs.filter((p) => !p.sub.consent || (statuses.get(`${p.customerId}\u0001${p.sub.consent.purpose}`) ?? 'UNKNOWN') === p.sub.consent.status);
 }
 
 /** Ids a merge event adds to a customer filter that holds one of its two customers. */
@@ -85,7 +105,7 @@ export function groupKey(
   return JSON.stringify([query, operationName ?? null, [...principal.scopes].sort(), relevant]);
 }
 
-type Work = Array<{ event: LiveEventObject; groups: Map<string, Subscription[]> }>;
+type Work = Array<{ event: LiveEventObject; customerId: string; groups: Map<string, Subscription[]> }>;
 
 /**
  * The live subscribers, indexed by topic (no customer filter) or by each customer they follow.
@@ -97,6 +117,8 @@ export class FanOut {
   private readonly customerSubs = new Map<string, Set<Subscription>>();
   private delivery: Promise<void> = Promise.resolve();
   private inFlight = 0;
+  /** Registered subscribers with a consent filter. */
+  private consentFiltered = 0;
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -104,11 +126,15 @@ export class FanOut {
     private readonly stats: LiveStats,
     /** Called once per batch and scope set: its loaders then never outlive the batch they were made for. */
     readonly context: (principal: Principal) => Context,
+    readonly consents: ConsentLookup,
+    /** Told of each execution whose subscribers received personal data unmasked (for the audit trail). */
+    private readonly piiDelivered: (subs: Subscription[], customerIds: Set<string>) => void = () => undefined,
   ) {}
 
   /** From here on, `dispatch` hands the subscriber every matching event after `sub.last`. */
   register(sub: Subscription): void {
     sub.live = true;
+    if (sub.consent) this.consentFiltered++;
     if (sub.customerIds) {
       for (const cid of sub.customerIds) this.index(cid, sub);
     } else {
@@ -128,6 +154,8 @@ export class FanOut {
     sub.done = true;
     sub.conn.subs.delete(sub.id);
     if (!sub.live) return;
+    sub.live = false;
+    if (sub.consent) this.consentFiltered--;
     if (sub.customerIds) {
       for (const cid of sub.customerIds) {
         const set = this.customerSubs.get(cid);
@@ -170,7 +198,7 @@ export class FanOut {
         if (list) list.push(sub);
         else groups.set(sub.groupKey, [sub]);
       }
-      if (groups) work.push({ event: toEventObject(e), groups });
+      if (groups) work.push({ event: toEventObject(e), customerId: e.customerId, groups });
     }
     if (work.length === 0) return undefined;
     // Executions start now, concurrently with earlier batches still waiting on the database;
@@ -179,7 +207,7 @@ export class FanOut {
     this.inFlight++;
     this.delivery = this.delivery
       .then(async () => {
-        for (const run of runs) {
+        for (const run of await runs) {
           const json = JSON.stringify(await run.result);
           for (const sub of run.subs) this.next(sub, json, false);
         }
@@ -190,25 +218,49 @@ export class FanOut {
     return this.inFlight > MAX_BATCHES_IN_FLIGHT ? this.delivery : undefined;
   }
 
-  /** One execution per (event, distinct selection), sharing one set of loaders per scope set. */
-  private run(work: Work): Array<{ subs: Subscription[]; result: Promise<ExecutionResult> }> {
+  /**
+   * One execution per (event, distinct selection), sharing one set of loaders per scope set;
+   * subscribers whose consent filter does not hold for the event's customer are left out first.
+   */
+  private async run(work: Work): Promise<Array<{ subs: Subscription[]; result: Promise<ExecutionResult> }>> {
+    // Only when consent-filtered subscribers are present does the batch cost a look-up.
+    let refused: Map<number, Set<Subscription>> | null = null;
+    if (this.consentFiltered > 0) {
+      const pairs = work.flatMap((w, i) => [...w.groups.values()].flatMap((subs) => subs.filter((s) => s.consent).map((sub) => ({ sub, customerId: w.customerId, i }))));
+      const kept = new Set(await consentAllows(pairs, this.consents));
+      refused = new Map();
+      for (const p of pairs) {
+        if (kept.has(p)) continue;
+        if (!refused.has(p.i)) refused.set(p.i, new Set());
+        refused.get(p.i)!.add(p.sub);
+      }
+    }
     const contexts = new Map<string, Context>();
-    return work.flatMap(({ event, groups }) =>
-      [...groups.values()].map((subs) => {
+    return work.flatMap(({ event, groups }, i) =>
+      [...groups.values()].flatMap((group) => {
+        const out = refused?.get(i);
+        const subs = out ? group.filter((sub) => !out.has(sub)) : group;
+        if (subs.length === 0) return [];
         const sample = subs[0];
         const scopes = [...sample.conn.principal!.scopes].sort().join(',');
         let ctx = contexts.get(scopes);
         if (!ctx) contexts.set(scopes, (ctx = this.context(sample.conn.principal!)));
-        return { subs, result: this.execute(sample, event, ctx) };
+        return [{ subs, result: this.execute(sample, event, ctx, subs) }];
       }),
     );
   }
 
-  execute(sub: Subscription, event: LiveEventObject, contextValue: Context): Promise<ExecutionResult> {
+  /** Executes one event's selection; `audience` receives it (their personal-data reads are audited). */
+  execute(sub: Subscription, event: LiveEventObject, shared: Context, audience: Subscription[] = [sub]): Promise<ExecutionResult> {
     this.stats.executions++;
+    // Loaders shared by the batch; the record of unmasked reads is this execution's own.
+    const contextValue: Context = { ...shared, piiRead: new Set() };
     return Promise.resolve(
       execute({ schema: this.schema, document: sub.document, operationName: sub.operationName, variableValues: sub.variables, rootValue: event, contextValue }),
-    ).then((r) => (r.errors ? { ...r, errors: formatted(r.errors) as any } : r));
+    ).then((r) => {
+      if (contextValue.piiRead!.size) this.piiDelivered(audience, contextValue.piiRead!);
+      return r.errors ? { ...r, errors: formatted(r.errors) as any } : r;
+    });
   }
 
   /**

@@ -28,6 +28,7 @@ import { DocumentCache } from './documents';
 import { FanOut, groupKey, type LiveStats, type Subscription } from './fan-out';
 import { formatted, LiveCloseCode, MessageType, pong, readMessage, subscribeRequest, type Errors, type SubscribePayload } from './protocol';
 import { replay } from './replay';
+import { LiveReadAudit, piiReadEntry, rootFields } from '../pii-audit';
 
 export interface LiveOptions extends SocketOptions {
   /** Bytes that may wait in one connection's send buffer before it is closed with 4413. */
@@ -40,6 +41,8 @@ const TOPIC_OF_FIELD: Record<string, Topic> = {
   lifecycleStageChanged: Topic.LIFECYCLE_STAGE_CHANGED,
   interactionRecorded: Topic.INTERACTION_RECORDED,
   customerMerged: Topic.CUSTOMER_MERGED,
+  consentChanged: Topic.CONSENT_CHANGED,
+  customerErased: Topic.CUSTOMER_ERASED,
 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -71,6 +74,7 @@ export class LiveServer {
   private readonly documents: DocumentCache;
   private readonly fanOut: FanOut;
   private readonly unsubscribe: () => void;
+  private readonly readAudit: LiveReadAudit;
   readonly stats: LiveStats = { executions: 0, messages: 0, slowConsumerCloses: 0, revokedCloses: 0 };
 
   constructor(
@@ -81,7 +85,17 @@ export class LiveServer {
     private readonly options: LiveOptions,
   ) {
     this.documents = new DocumentCache(schema, options.limits, options.introspection);
-    this.fanOut = new FanOut(schema, options.maxBufferBytes, this.stats, (principal) => this.context(principal));
+    this.readAudit = new LiveReadAudit(services.audit);
+    this.fanOut = new FanOut(
+      schema,
+      options.maxBufferBytes,
+      this.stats,
+      (principal) => this.context(principal),
+      (customerIds, purposes) => services.consents.statusesOf(customerIds, purposes),
+      (subs, customerIds) => {
+        for (const sub of subs) this.readAudit.add(sub.conn.principal!, sub.operation, sub.operationName, customerIds);
+      },
+    );
     this.sockets = new LiveSockets(httpServer, options, services.apiKeys, this.stats, {
       message: (conn, data) => this.receive(conn, data),
       closed: (conn) => this.closed(conn),
@@ -119,6 +133,7 @@ export class LiveServer {
   async stop(): Promise<void> {
     this.unsubscribe();
     await this.sockets.stop();
+    await this.readAudit.flush();
   }
 
   private closed(conn: LiveConnection): void {
@@ -177,7 +192,7 @@ export class LiveServer {
   }
 
   private context(principal: Principal): Context {
-    return { ...this.services, principal, loaders: createLoaders(this.services) };
+    return { ...this.services, principal, loaders: createLoaders(this.services), piiRead: new Set() };
   }
 
   private async subscribe(conn: LiveConnection, id: string, payload: SubscribePayload): Promise<void> {
@@ -194,10 +209,17 @@ export class LiveServer {
     const cost = checkCost(this.schema, document, operationName, rawVariables, this.options.limits);
     if (cost instanceof GraphQLError) return this.fail(conn, id, cost);
 
+    const coerced = getVariableValues(this.schema, operation.variableDefinitions ?? [], rawVariables);
+    if (coerced.errors) {
+      return this.fail(conn, id, coerced.errors.map((e) => ({ message: e.message, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: 'BAD_USER_INPUT' } })));
+    }
+
     if (operation.operation !== 'subscription') {
       // A placeholder until the answer is sent: `complete` or a closing socket may remove it meanwhile.
       conn.subs.set(id, { id, conn } as Subscription);
-      const result = await execute({ schema: this.schema, document, operationName, variableValues: rawVariables, contextValue: this.context(principal) });
+      const contextValue = this.context(principal);
+      const result = await execute({ schema: this.schema, document, operationName, variableValues: rawVariables, contextValue });
+      if (contextValue.piiRead!.size) await this.services.audit.record([piiReadEntry(principal, rootFields(operation), operation.name?.value, contextValue.piiRead!)]);
       if (!conn.subs.has(id)) return;
       conn.subs.delete(id);
       conn.sendJson({ id, type: MessageType.Next, payload: result.errors ? { ...result, errors: formatted(result.errors) } : result });
@@ -210,10 +232,6 @@ export class LiveServer {
     if (!field || !topic) return this.fail(conn, id, new InputError([{ field: field?.name.value ?? 'subscription', message: 'is not a subscription' }]));
     if (!hasScope(principal, Scope.SUBSCRIBE)) {
       return this.fail(conn, id, new ForbiddenError(`The API key "${principal.name}" lacks the subscribe scope needed for Subscription.${field.name.value}.`));
-    }
-    const coerced = getVariableValues(this.schema, operation.variableDefinitions ?? [], rawVariables);
-    if (coerced.errors) {
-      return this.fail(conn, id, coerced.errors.map((e) => ({ message: e.message, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: 'BAD_USER_INPUT' } })));
     }
     let args: Record<string, any>;
     try {
@@ -231,6 +249,14 @@ export class LiveServer {
           throw new InputError([{ field: 'after', message: 'is older than the events kept (EVENT_RETENTION_DAYS): read the current state with queries, then subscribe without `after`' }]);
         }
       }
+      const purposes = new Set(this.services.config.consentPurposes);
+      const known = (purpose: string, field: string) => {
+        const p = String(purpose).trim().toUpperCase();
+        if (!purposes.has(p)) throw new InputError([{ field, message: `unknown consent purpose "${String(purpose).slice(0, 64)}" (known: ${[...purposes].join(', ')})` }]);
+        return p;
+      };
+      const consent = args.consent ? { purpose: known(args.consent.purpose, 'consent.purpose'), status: args.consent.status as string } : null;
+      const purposeFilter = args.purposes ? new Set((args.purposes as string[]).map((p, i) => known(p, `purposes[${i}]`))) : null;
       let customerIds: Set<string> | null = null;
       if (args.customerId != null) {
         if (!UUID.test(args.customerId)) throw new InputError([{ field: 'customerId', message: 'must be a customer id (UUID)' }]);
@@ -244,11 +270,14 @@ export class LiveServer {
         conn,
         topic,
         document,
-        operationName,
+        operationName: operationName ?? operation.name?.value,
         variables: rawVariables,
         groupKey: groupKey(payload.query, operationName, document, field, rawVariables, principal),
         stages: args.stages ? new Set(args.stages) : null,
         types: args.types ? new Set(args.types) : null,
+        purposes: purposeFilter,
+        consent,
+        operation: `Subscription.${field.name.value}`,
         customerIds,
         last,
         live: false,

@@ -1,7 +1,7 @@
 import { comparePositions, type StoredEvent } from '../../modules/events/event';
 import type { EventRelay } from '../../modules/live/event-relay';
 import { toEventObject } from '../../modules/live/live.types';
-import { matches, mergeAdds, type FanOut, type Subscription } from './fan-out';
+import { consentAllows, matches, mergeAdds, type FanOut, type Subscription } from './fan-out';
 
 const REPLAY_PAGE = 200;
 
@@ -30,9 +30,10 @@ export async function replay(sub: Subscription, relay: EventRelay, fanOut: FanOu
         break;
       }
     }
-    if (wanted.length) {
+    const sent = (await consentAllows(wanted.map((e) => ({ sub, customerId: e.customerId, e })), fanOut.consents)).map((p) => p.e);
+    if (sent.length) {
       const ctx = fanOut.context(sub.conn.principal!);
-      const results = await Promise.all(wanted.map((e) => fanOut.execute(sub, toEventObject(e), ctx)));
+      const results = await Promise.all(sent.map((e) => fanOut.execute(sub, toEventObject(e), ctx)));
       for (const r of results) fanOut.next(sub, JSON.stringify(r), true);
       // Back-pressure instead of a cut-off: a replay is read at the client's pace.
       while (!sub.done && sub.conn.buffered > maxBufferBytes / 2) await new Promise((r) => setTimeout(r, 20));

@@ -3,6 +3,7 @@ import { Field, InputType } from 'type-graphql';
 import { IdentifierType } from '../shared/identifier-type.enum';
 import { Channel } from '../shared/channel.enum';
 import { LifecycleStage } from '../shared/lifecycle-stage.enum';
+import { ConsentFilter } from '../shared/consent-status.enum';
 import { DecimalScalar } from '../shared/scalars/decimal.scalar';
 
 @InputType({ description: 'All given conditions must hold.' })
@@ -39,4 +40,7 @@ export class CustomerFilter {
 
   @Field(() => Date, { nullable: true })
   lastPurchaseAfter?: Date | null;
+
+  @Field(() => ConsentFilter, { nullable: true, description: 'Whose decision in force for a purpose is this status (a campaign audience: GRANTED).' })
+  consent?: ConsentFilter | null;
 }

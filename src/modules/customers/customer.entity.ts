@@ -4,6 +4,8 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { JSONScalar } from '../shared/scalars/json.scalar';
 import { Channel } from '../shared/channel.enum';
 import { LifecycleStage } from '../shared/lifecycle-stage.enum';
+import { maskTraits } from '../pii/mask';
+import { PersonalData } from '../pii/personal-data';
 
 /**
  * One person. A customer merged into another stays as a tombstone (`mergedIntoId` set) so that
@@ -29,7 +31,10 @@ export class Customer {
   @Column({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;
 
-  @Field(() => JSONScalar, { description: 'Profile attributes (a JSON object); later values overwrite earlier ones key by key.' })
+  @Field(() => JSONScalar, {
+    description: 'Profile attributes (a JSON object); later values overwrite earlier ones key by key. Without the pii scope, personal traits (PII_TRAITS: names, birth date, address…) are masked.',
+  })
+  @PersonalData<Customer>((value: Record<string, unknown>, _c, policy) => maskTraits(value, policy), (c) => c.id)
   @Column({ type: 'jsonb', default: () => "'{}'" })
   traits!: Record<string, unknown>;
 
@@ -79,4 +84,8 @@ export class Customer {
 
   @Column({ name: 'last_nps_score', type: 'smallint', nullable: true })
   lastNpsScore!: number | null;
+
+  @Field(() => Date, { nullable: true, description: 'When this person\'s personal data was erased (eraseCustomer); null otherwise. An erased profile keeps its figures, not its identity.' })
+  @Column({ name: 'erased_at', type: 'timestamptz', nullable: true })
+  erasedAt!: Date | null;
 }

@@ -13,6 +13,7 @@ import type { CustomerService } from './customer.service';
 
 /** What these resolvers read from an operation's context (src/graphql/context.ts builds it). */
 export interface CustomerContext {
+  config: { consentPurposes: string[] };
   customers: CustomerService;
   loaders: { customer: DataLoader<string, Customer | null> };
 }
@@ -40,6 +41,13 @@ export class CustomerResolver {
     @Ctx() ctx: CustomerContext,
   ): Promise<ConnectionShape<Customer>> {
     checkFirst(first, MAX_PAGE, 'first');
+    if (filter?.consent) {
+      const purpose = filter.consent.purpose.trim().toUpperCase();
+      if (!ctx.config.consentPurposes.includes(purpose)) {
+        throw new InputError([{ field: 'filter.consent.purpose', message: `unknown consent purpose "${filter.consent.purpose.slice(0, 64)}" (known: ${ctx.config.consentPurposes.join(', ')})` }]);
+      }
+      filter = { ...filter, consent: { purpose, status: filter.consent.status } };
+    }
     return ctx.customers.page(first, after, filter);
   }
 }

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 
 import { cursorTime, decodeCursor, encodeCursor, toConnection, type ConnectionShape } from '../shared/connection';
+import { ConsentStatus } from '../shared/consent-status.enum';
 import type { IdentifierType } from '../shared/identifier-type.enum';
 import { Customer } from './customer.entity';
 import type { CustomerFilter } from './customer-filter.input';
@@ -28,6 +29,7 @@ export function toCustomer(row: Row): Customer {
     lastPurchaseAt: row.last_purchase_at,
     lastInteractionAt: row.last_interaction_at,
     lastNpsScore: row.last_nps_score,
+    erasedAt: row.erased_at,
     cursor: row.cursor_at ? encodeCursor(row.cursor_at, row.id) : undefined,
   });
 }
@@ -87,6 +89,14 @@ export class CustomerService {
     if (filter?.maxNetRevenue) where.push(`c.net_revenue <= ${param(filter.maxNetRevenue)}::numeric`);
     if (filter?.lastPurchaseBefore) where.push(`c.last_purchase_at < ${param(filter.lastPurchaseBefore)}`);
     if (filter?.lastPurchaseAfter) where.push(`c.last_purchase_at >= ${param(filter.lastPurchaseAfter)}`);
+    if (filter?.consent) {
+      const { purpose, status } = filter.consent;
+      where.push(
+        status === ConsentStatus.UNKNOWN
+          ? `NOT EXISTS (SELECT 1 FROM consent_state s WHERE s.customer_id = c.id AND s.purpose = ${param(purpose)} AND s.status <> 'UNKNOWN')`
+          : `EXISTS (SELECT 1 FROM consent_state s WHERE s.customer_id = c.id AND s.purpose = ${param(purpose)} AND s.status = ${param(status)})`,
+      );
+    }
     const rows: Row[] = await this.dataSource.query(
       `SELECT c.*, ${cursorTime('c.created_at')} AS cursor_at FROM customer c
         WHERE ${where.join(' AND ')}

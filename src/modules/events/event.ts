@@ -10,6 +10,8 @@ export enum Topic {
   LIFECYCLE_STAGE_CHANGED = 'LIFECYCLE_STAGE_CHANGED',
   INTERACTION_RECORDED = 'INTERACTION_RECORDED',
   CUSTOMER_MERGED = 'CUSTOMER_MERGED',
+  CONSENT_CHANGED = 'CONSENT_CHANGED',
+  CUSTOMER_ERASED = 'CUSTOMER_ERASED',
 }
 
 export interface StageChangedPayload {
@@ -36,8 +38,27 @@ export interface CustomerMergedPayload {
   survivorId: string;
   mergedId: string;
   identifierType: string;
-  identifierValue: string;
+  /** Null once the person was erased. */
+  identifierValue: string | null;
   interactionId: string | null;
+  at: string;
+}
+
+export interface ConsentChangedPayload {
+  decisionId: string;
+  purpose: string;
+  status: string;
+  previousStatus: string;
+  /** When the person decided. */
+  at: string;
+  channel: string;
+  interactionId: string | null;
+}
+
+export interface CustomerErasedPayload {
+  erasureId: string;
+  /** The tombstones erased with it (customers merged into it). */
+  mergedIds: string[];
   at: string;
 }
 
@@ -45,6 +66,8 @@ export interface PayloadOf {
   [Topic.LIFECYCLE_STAGE_CHANGED]: StageChangedPayload;
   [Topic.INTERACTION_RECORDED]: InteractionRecordedPayload;
   [Topic.CUSTOMER_MERGED]: CustomerMergedPayload;
+  [Topic.CONSENT_CHANGED]: ConsentChangedPayload;
+  [Topic.CUSTOMER_ERASED]: CustomerErasedPayload;
 }
 
 /** An event about to be written, in the transaction of the change it reports. */

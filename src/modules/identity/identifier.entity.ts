@@ -2,7 +2,11 @@ import { Field, ObjectType } from 'type-graphql';
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, RelationId } from 'typeorm';
 
 import { Customer } from '../customers/customer.entity';
+import { maskIdentifier } from '../pii/mask';
+import { PersonalData } from '../pii/personal-data';
 import { IdentifierType } from './identifier-type.enum';
+
+const personal = PersonalData<Identifier>((value: string, i) => maskIdentifier(i.type, value), (i) => i.customerId);
 
 /** A typed, normalised value that points at one live customer. */
 @Entity('identifier')
@@ -24,11 +28,13 @@ export class Identifier {
   @Column({ type: 'varchar', length: 16 })
   type!: IdentifierType;
 
-  @Field({ description: 'Normalised value, the one used for matching.' })
+  @Field({ description: 'Normalised value, the one used for matching. Masked without the pii scope.' })
+  @personal
   @Column({ type: 'varchar', length: 256 })
   value!: string;
 
-  @Field({ description: 'The value as first received.' })
+  @Field({ description: 'The value as first received. Masked without the pii scope.' })
+  @personal
   @Column({ name: 'raw_value', type: 'varchar', length: 256 })
   rawValue!: string;
 

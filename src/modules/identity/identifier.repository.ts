@@ -27,6 +27,7 @@ export function toMerge(row: Row): Merge {
     interactionId: row.interaction_id,
     at: row.at,
     moved: row.moved,
+    consentConflicts: row.consent_conflicts.map((c: any) => ({ ...c, keptAt: new Date(c.keptAt), overriddenAt: new Date(c.overriddenAt) })),
   });
 }
 

@@ -19,8 +19,9 @@ export class IdentityConflict {
   @Column({ name: 'identifier_type', type: 'varchar', length: 16 })
   identifierType!: IdentifierType;
 
-  @Column({ name: 'identifier_value', type: 'varchar', length: 256 })
-  identifierValue!: string;
+  /** Null once the person it names was erased. */
+  @Column({ name: 'identifier_value', type: 'varchar', length: 256, nullable: true })
+  identifierValue!: string | null;
 
   @Column({ name: 'interaction_id', type: 'uuid', nullable: true })
   interactionId!: string | null;

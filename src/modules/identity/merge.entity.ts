@@ -1,6 +1,9 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
+import { maskIdentifier } from '../pii/mask';
+import { PersonalData } from '../pii/personal-data';
+import { ConsentConflict } from '../consent/consent.types';
 import { IdentifierType } from './identifier-type.enum';
 
 @ObjectType()
@@ -34,9 +37,10 @@ export class Merge {
   @Column({ name: 'identifier_type', type: 'varchar', length: 16 })
   identifierType!: IdentifierType;
 
-  @Field({ description: 'Normalised value of that identifier.' })
-  @Column({ name: 'identifier_value', type: 'varchar', length: 256 })
-  identifierValue!: string;
+  @Field(() => String, { nullable: true, description: 'Normalised value of that identifier; masked without the pii scope, null once the person was erased.' })
+  @PersonalData<Merge>((value: string, m) => maskIdentifier(m.identifierType, value), (m) => m.survivorId)
+  @Column({ name: 'identifier_value', type: 'varchar', length: 256, nullable: true })
+  identifierValue!: string | null;
 
   @Field(() => ID, { nullable: true, description: 'The interaction that linked them; null for identify calls.' })
   @Column({ name: 'interaction_id', type: 'uuid', nullable: true })
@@ -49,4 +53,8 @@ export class Merge {
   @Field(() => MergeMoved)
   @Column({ type: 'jsonb' })
   moved!: MergeMoved;
+
+  @Field(() => [ConsentConflict], { description: 'Purposes on which the two had decided differently; the most recent decision was kept.' })
+  @Column({ name: 'consent_conflicts', type: 'jsonb', default: () => "'[]'" })
+  consentConflicts!: ConsentConflict[];
 }

@@ -1,6 +1,7 @@
 import { sqlParams } from '../../db/params';
 import type { Tx } from '../../db/tx';
 import { uuidv7 } from '../../db/uuid';
+import { mergeConsents, type StoredConsentConflict } from '../consent/consent.merge';
 import { customerMergedEvent, eventInsertSql } from '../events/event';
 import type { ResolutionPlan } from './resolution-plan';
 
@@ -31,6 +32,7 @@ export async function applyMerges(tx: Tx, now: Date, plan: ResolutionPlan): Prom
   }
   const existingMerged = plan.merges.filter((m) => m.mergedExists);
   const movedInteractions = new Map<string, number>();
+  let consentConflicts = new Map<string, StoredConsentConflict[]>();
   if (existingMerged.length) {
     const from = existingMerged.map((m) => m.mergedId);
     const to = existingMerged.map((m) => resolve(m.mergedId));
@@ -54,22 +56,25 @@ export async function applyMerges(tx: Tx, now: Date, plan: ResolutionPlan): Prom
         WHERE c.id = m.merged OR c.merged_into_id = m.merged`,
       [from, to, now],
     );
+    // Per purpose the most recent decision stays in force; a disagreement goes in the ledger.
+    consentConflicts = await mergeConsents(tx, existingMerged.map((m, i) => ({ survivorId: to[i], mergedId: m.mergedId })));
   }
-  await writeLedger(tx, now, plan, movedInteractions);
+  await writeLedger(tx, now, plan, movedInteractions, consentConflicts);
 }
 
 /** The ledger rows and their live events (customer: the survivor), in one statement. */
-async function writeLedger(tx: Tx, now: Date, plan: ResolutionPlan, movedInteractions: Map<string, number>): Promise<void> {
+async function writeLedger(tx: Tx, now: Date, plan: ResolutionPlan, movedInteractions: Map<string, number>, consentConflicts: Map<string, StoredConsentConflict[]>): Promise<void> {
   const ms = plan.merges.map((m) => ({ ...m, id: uuidv7(now.getTime()) }));
   const { params, param } = sqlParams();
   const ledger = `ledger AS (
-    INSERT INTO merge (id, survivor_id, merged_id, identifier_type, identifier_value, interaction_id, at, moved)
-    SELECT u.id, u.survivor_id, u.merged_id, u.type, u.value, u.interaction_id, ${param(now, 'timestamptz')}, u.moved
+    INSERT INTO merge (id, survivor_id, merged_id, identifier_type, identifier_value, interaction_id, at, moved, consent_conflicts)
+    SELECT u.id, u.survivor_id, u.merged_id, u.type, u.value, u.interaction_id, ${param(now, 'timestamptz')}, u.moved, u.consent_conflicts
       FROM unnest(${param(ms.map((m) => m.id), 'uuid[]')}, ${param(ms.map((m) => m.survivorId), 'uuid[]')}, ${param(ms.map((m) => m.mergedId), 'uuid[]')},
                   ${param(ms.map((m) => m.link.type), 'varchar[]')}, ${param(ms.map((m) => m.link.value), 'varchar[]')},
                   ${param(ms.map((m) => m.interactionId), 'uuid[]')},
-                  ${param(ms.map((m) => JSON.stringify({ identifiers: m.movedIdentifiers, interactions: (movedInteractions.get(m.mergedId) ?? 0) + m.movedBatchInteractions })), 'jsonb[]')})
-        AS u(id, survivor_id, merged_id, type, value, interaction_id, moved))`;
+                  ${param(ms.map((m) => JSON.stringify({ identifiers: m.movedIdentifiers, interactions: (movedInteractions.get(m.mergedId) ?? 0) + m.movedBatchInteractions })), 'jsonb[]')},
+                  ${param(ms.map((m) => JSON.stringify(consentConflicts.get(m.mergedId) ?? [])), 'jsonb[]')})
+        AS u(id, survivor_id, merged_id, type, value, interaction_id, moved, consent_conflicts))`;
   const events = ms.map((m) =>
     customerMergedEvent({
       mergeId: m.id,

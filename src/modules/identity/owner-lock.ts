@@ -37,6 +37,8 @@ export interface LockedOwners {
   customers: Map<string, KnownCustomer>;
   /** External id already stored for this API key → its interaction and customer. */
   stored: Map<string, { id: string; customerId: string }>;
+  /** Those of the given suppression hashes that are on the list (erased identifiers). */
+  suppressed: Set<string>;
 }
 
 /**
@@ -44,7 +46,13 @@ export interface LockedOwners {
  * already stored; read again until no concurrent merge moved anything, so that a merge and a write
  * to the customer being merged queue.
  */
-export async function lockOwners(tx: Tx, identifiers: Iterable<NormalizedIdentifier>, apiKeyId: string, externalIds: string[]): Promise<LockedOwners> {
+export async function lockOwners(
+  tx: Tx,
+  identifiers: Iterable<NormalizedIdentifier>,
+  apiKeyId: string,
+  externalIds: string[],
+  suppressionHashes: string[] = [],
+): Promise<LockedOwners> {
   const types: string[] = [];
   const values: string[] = [];
   const seen = new Set<string>();
@@ -58,10 +66,12 @@ export async function lockOwners(tx: Tx, identifiers: Iterable<NormalizedIdentif
   const owners = new Map<string, string>();
   const customers = new Map<string, KnownCustomer>();
   const stored = new Map<string, { id: string; customerId: string }>();
+  const suppressed = new Set<string>();
 
   for (let round = 0; round < MAX_RESOLUTION_ROUNDS; round++) {
     owners.clear();
-    // The first round also reads the stored external ids (the advisory locks make that read safe).
+    // The first round also reads the stored external ids (the advisory locks make that read safe)
+    // and which identifiers are suppressed (type '#', the hash as value).
     const rows: Array<{ type: string; value: string; id: string; created_us: string; merged_into_id: string | null }> = await tx.query(
       `WITH owner AS (
          SELECT i.type, i.value, c.id, (extract(epoch FROM c.created_at) * 1000000)::bigint AS created_us, c.merged_into_id
@@ -72,19 +82,24 @@ export async function lockOwners(tx: Tx, identifiers: Iterable<NormalizedIdentif
        SELECT type, value, id, created_us, merged_into_id FROM owner
        UNION ALL
        SELECT NULL, external_id, id, NULL, customer_id FROM interaction
-        WHERE $3::varchar[] <> '{}' AND api_key_id = $4 AND external_id = ANY($3::varchar[])`,
-      [types, values, round === 0 ? externalIds : [], apiKeyId],
+        WHERE $3::varchar[] <> '{}' AND api_key_id = $4 AND external_id = ANY($3::varchar[])
+       UNION ALL
+       SELECT '#', hash, NULL, NULL, NULL FROM suppressed_identifier WHERE $5::bpchar[] <> '{}' AND hash = ANY($5::bpchar[])`,
+      [types, values, round === 0 ? externalIds : [], apiKeyId, round === 0 ? suppressionHashes : []],
     );
-    for (const row of rows.filter((r) => r.type === null)) stored.set(row.value, { id: row.id, customerId: row.merged_into_id! });
+    for (const row of rows) {
+      if (row.type === null) stored.set(row.value, { id: row.id, customerId: row.merged_into_id! });
+      else if (row.type === '#') suppressed.add(row.value);
+    }
     let stable = true;
     for (const row of rows) {
-      if (row.type === null) continue;
+      if (row.type === null || row.type === '#') continue;
       owners.set(identifierKey(row), row.id);
       if (row.merged_into_id) stable = false;
       else if (!customers.has(row.id)) customers.set(row.id, { id: row.id, createdAtMicros: Number(row.created_us), counts: {} });
     }
     if (!stable) continue;
-    if (owners.size === 0) return { owners, customers, stored };
+    if (owners.size === 0) return { owners, customers, stored, suppressed };
 
     // Locked and live: read their identifier counts and check that nothing moved meanwhile.
     const ids = [...new Set(owners.values())];
@@ -107,7 +122,7 @@ export async function lockOwners(tx: Tx, identifiers: Iterable<NormalizedIdentif
     }
     if (stable && check.filter((r) => r.kind === 'owner').length === owners.size) {
       for (const id of [...customers.keys()]) if (!ids.includes(id)) customers.delete(id);
-      return { owners, customers, stored };
+      return { owners, customers, stored, suppressed };
     }
   }
   throw new UnstableRead('identity graph kept changing while resolving; retrying');

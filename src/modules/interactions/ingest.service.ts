@@ -8,7 +8,13 @@ import { applyMerges } from '../identity/merge.writer';
 import { lockOwners, openingWithLocks, UnstableRead } from '../identity/owner-lock';
 import { planResolution, type ResolutionRequest, type Warning } from '../identity/resolution-plan';
 import type { NormalizedIdentifier } from '../identity/validate-identifiers';
+import type { AuditEntry, AuditScope } from '../audit/audit';
+import { AuditKind } from '../audit/audit.types';
+import type { ConsentStatus, NewDecision } from '../consent/consent.types';
+import { planConsents, readStates, stateKey, type ConsentPlan } from '../consent/consent.writer';
 import type { CommitSignal } from '../events/event';
+import type { Channel } from '../shared/channel.enum';
+import type { Suppression } from '../identity/suppression';
 import type { DerivationStep, PendingTouch } from './derivation-step';
 import { writeBatch } from './interaction.writer';
 import type { InteractionData } from './validate-interaction';
@@ -19,11 +25,31 @@ export enum RecordStatus {
   REJECTED = 'REJECTED',
 }
 
-/** One unit of work: an interaction to store, or (interaction null) an identify call. */
+/** A consent decision an item carries: made at `at`, on `channel`. */
+export interface ConsentRequest {
+  purpose: string;
+  status: ConsentStatus;
+  at: Date;
+  channel: Channel;
+}
+
+/** One unit of work: an interaction to store, or (interaction null) an identify or setConsent call. */
 export interface IngestItem {
   identifiers: NormalizedIdentifier[];
   traits: Record<string, unknown> | null;
   interaction: InteractionData | null;
+  consents?: ConsentRequest[];
+  /** The person signed up again and consented: identifiers on the suppression list are accepted (and taken off it). */
+  freshSignUp?: boolean;
+}
+
+/** Where an item's consent decision left the purpose. */
+export interface ConsentOutcome {
+  purpose: string;
+  status: ConsentStatus;
+  since: Date | null;
+  /** False when a more recent decision was already in force. */
+  applied: boolean;
 }
 
 export interface IngestOutcome {
@@ -32,8 +58,12 @@ export interface IngestOutcome {
   interactionId: string | null;
   warnings: Warning[];
   mergedCustomerIds: string[];
+  /** Problems found here: paths relative to the item (`identifiers[0]`). */
   problems: InputProblem[];
+  consents?: ConsentOutcome[];
 }
+
+export const SUPPRESSED_IDENTIFIER = 'SUPPRESSED_IDENTIFIER';
 
 const RETRYABLE = new Set(['40P01', '40001', '23505', '55P03']);
 const MAX_ATTEMPTS = 8;
@@ -66,15 +96,16 @@ export class IngestService {
     private readonly dataSource: DataSource,
     config: { identifierLimits: IdentifierLimits },
     private readonly derivation: DerivationStep,
+    private readonly suppression: Suppression,
     private readonly signal?: CommitSignal,
   ) {
     this.limits = config.identifierLimits;
   }
 
   /** Outcomes in input order; `items[i] === null` marks an item already rejected by validation. */
-  async ingest(apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
+  async ingest(apiKeyId: string, items: Array<IngestItem | null>, audit: AuditScope | null = null): Promise<IngestOutcome[]> {
     try {
-      return await this.withRetry(() => this.ingestOnce(apiKeyId, items));
+      return await this.withRetry(() => this.ingestOnce(apiKeyId, items, audit));
     } catch (err) {
       // Only a data error can be one item's fault; a lost connection or a shutdown fails the
       // request. A single call (recordInteraction, identify) fails as a whole: nothing was written.
@@ -91,7 +122,7 @@ export class IngestService {
           continue;
         }
         try {
-          outcomes.push((await this.withRetry(() => this.ingestOnce(apiKeyId, [item])))[0]);
+          outcomes.push((await this.withRetry(() => this.ingestOnce(apiKeyId, [item], audit)))[0]);
         } catch (itemErr) {
           console.error('[ingest] item failed:', itemErr);
           // No field: reported as INTERNAL_SERVER_ERROR on the item, not as the caller's input.
@@ -113,11 +144,13 @@ export class IngestService {
     }
   }
 
-  private async ingestOnce(apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
+  private async ingestOnce(apiKeyId: string, items: Array<IngestItem | null>, audit: AuditScope | null): Promise<IngestOutcome[]> {
     const identifiers = items.flatMap((item) => item?.identifiers ?? []);
     const externalIds = items.flatMap((item) => (item?.interaction?.externalId ? [item.interaction.externalId] : []));
+    // Keyed hashes of every usable identifier, to look them up on the suppression list.
+    const hashes = items.map((item) => (item?.identifiers ?? []).map((i) => (i.blocklisted ? null : this.suppression.hash(i.type, i.value))));
     const outcomes = await withConnection(this.dataSource, (tx) =>
-      inTransaction(tx, () => this.ingestInTransaction(tx, apiKeyId, items), openingWithLocks(apiKeyId, identifiers, externalIds)),
+      inTransaction(tx, () => this.ingestInTransaction(tx, apiKeyId, items, hashes, audit), openingWithLocks(apiKeyId, identifiers, externalIds)),
     );
     // Every write that stores something publishes (interactions, transitions, merges); one
     // that stored nothing still held a transaction id that may have held others' events back.
@@ -125,17 +158,41 @@ export class IngestService {
     return outcomes;
   }
 
-  private async ingestInTransaction(tx: Tx, apiKeyId: string, items: Array<IngestItem | null>): Promise<IngestOutcome[]> {
+  private async ingestInTransaction(
+    tx: Tx,
+    apiKeyId: string,
+    items: Array<IngestItem | null>,
+    hashes: Array<Array<string | null>>,
+    audit: AuditScope | null,
+  ): Promise<IngestOutcome[]> {
     const now = new Date();
 
-    // Who owns these identifiers today (customers row-locked), and which external ids are
-    // already stored; repeated until no concurrent merge moved anything.
+    // Who owns these identifiers today (customers row-locked), which external ids are already
+    // stored, and which identifiers were erased; repeated until no concurrent merge moved anything.
     const externalIds = [...new Set(items.map((i) => i?.interaction?.externalId).filter((x): x is string => !!x))];
-    const { owners, customers, stored } = await lockOwners(tx, items.flatMap((item) => item?.identifiers ?? []), apiKeyId, externalIds);
+    const allHashes = [...new Set(hashes.flat().filter((h): h is string => h !== null))];
+    const { owners, customers, stored, suppressed } = await lockOwners(tx, items.flatMap((item) => item?.identifiers ?? []), apiKeyId, externalIds, allHashes);
+    // An erased person is not rebuilt by the next event naming them, unless they signed up again.
+    const refused: Array<InputProblem[] | undefined> = [];
+    const lifted: string[] = [];
+    items.forEach((item, index) => {
+      if (!item) return;
+      const hits = hashes[index].flatMap((h, k) => (h !== null && suppressed.has(h) ? [{ h, k }] : []));
+      if (hits.length === 0) return;
+      if (item.freshSignUp) {
+        for (const { h } of hits) suppressed.delete(h), lifted.push(h);
+        return;
+      }
+      refused[index] = hits.map(({ k }) => ({
+        field: `identifiers[${item.identifiers[k].index}]`,
+        reason: SUPPRESSED_IDENTIFIER,
+        message: `${item.identifiers[k].type} belongs to a person whose data was erased: it is on the suppression list. Send the item with freshSignUp: true if the person signed up again and consented.`,
+      }));
+    });
     const firstInBatch = new Map<string, number>();
     const duplicateOf: Array<number | undefined> = [];
     const requests: Array<ResolutionRequest | null> = items.map((item, index) => {
-      if (!item) return null;
+      if (!item || refused[index]) return null;
       const externalId = item.interaction?.externalId;
       if (externalId) {
         if (stored.has(externalId)) return null;
@@ -167,10 +224,11 @@ export class IngestService {
     }
     const touched = [...plan.touched.entries()].map(([id, t]) => ({ id, isNew: t.isNew }));
     const derived = await this.derivation.derive(tx, touched, pending);
-    await writeBatch(tx, { apiKeyId, now, plan, interactions: stores, derived });
+    const consents = await this.planConsents(tx, items, requests, plan.items.map((p) => p.customerId), now);
 
-    return items.map((item, index) => {
+    const outcomes = items.map((item, index): IngestOutcome => {
       if (!item) return rejected([]);
+      if (refused[index]) return rejected(refused[index]!);
       const externalId = item.interaction?.externalId;
       if (externalId && stored.has(externalId)) {
         const original = stored.get(externalId)!;
@@ -188,9 +246,61 @@ export class IngestService {
         warnings: itemPlan.warnings,
         mergedCustomerIds: itemPlan.mergedCustomerIds,
         problems: [],
+        consents: consents?.byItem.get(index),
       };
     });
+    await writeBatch(tx, {
+      apiKeyId,
+      now,
+      plan,
+      interactions: stores,
+      derived,
+      consents: consents?.plan ?? null,
+      liftedSuppressions: lifted,
+      audit: audit && auditOf(audit, outcomes, plan.merges.length, consents?.plan.decisions.length ?? 0, lifted.length),
+    });
+    return outcomes;
   }
+
+  /** The consent decisions of the batch, against the stored states of their customers (read once, only when there are some). */
+  private async planConsents(
+    tx: Tx,
+    items: Array<IngestItem | null>,
+    requests: Array<ResolutionRequest | null>,
+    customerOf: string[],
+    now: Date,
+  ): Promise<{ plan: ConsentPlan; byItem: Map<number, ConsentOutcome[]> } | null> {
+    const decisions: Array<NewDecision & { index: number }> = [];
+    items.forEach((item, index) => {
+      const request = requests[index];
+      if (!item?.consents?.length || !request) return;
+      for (const c of item.consents) {
+        decisions.push({ id: uuidv7(now.getTime()), index, customerId: customerOf[index], purpose: c.purpose, status: c.status, at: c.at, channel: c.channel, interactionId: request.interactionId });
+      }
+    });
+    if (decisions.length === 0) return null;
+    const plan = planConsents(decisions, await readStates(tx, [...new Set(decisions.map((d) => d.customerId))]));
+    const byItem = new Map<number, ConsentOutcome[]>();
+    for (const d of decisions) {
+      const state = plan.after.get(stateKey(d.customerId, d.purpose))!;
+      const list = byItem.get(d.index) ?? [];
+      list.push({ purpose: d.purpose, status: state.status, since: state.at, applied: plan.applied.get(d.id)! });
+      byItem.set(d.index, list);
+    }
+    return { plan, byItem };
+  }
+}
+
+/** The audit row of one ingest call: the customers it wrote to (merged ones included) and what it did. */
+function auditOf(scope: AuditScope, outcomes: IngestOutcome[], merges: number, consents: number, lifted: number): AuditEntry {
+  const count = (status: RecordStatus) => outcomes.filter((o) => o.status === status).length;
+  const created = outcomes.filter((o) => o.status === RecordStatus.CREATED);
+  return {
+    ...scope,
+    kind: AuditKind.MUTATION,
+    customerIds: created.flatMap((o) => [o.customerId!, ...o.mergedCustomerIds]),
+    details: { created: count(RecordStatus.CREATED), duplicates: count(RecordStatus.DUPLICATE), rejected: count(RecordStatus.REJECTED), merges, consents, liftedSuppressions: lifted },
+  };
 }
 
 export function rejected(problems: InputProblem[]): IngestOutcome {

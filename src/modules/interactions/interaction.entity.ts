@@ -7,6 +7,8 @@ import { ApiKey } from '../access/api-key.entity';
 import { Customer } from '../customers/customer.entity';
 import { IdentifierType } from '../identity/identifier-type.enum';
 import { Channel } from '../shared/channel.enum';
+import { maskIdentifier, maskProperties } from '../pii/mask';
+import { PersonalData } from '../pii/personal-data';
 import { InteractionType } from './interaction-type.enum';
 
 /** An identifier as it arrived on an interaction, blocklisted ones included. */
@@ -83,7 +85,8 @@ export class Interaction {
   @Column({ name: 'nps_score', type: 'smallint', nullable: true })
   npsScore!: number | null;
 
-  @Field(() => JSONScalar, { description: 'Free-form JSON object sent with the interaction.' })
+  @Field(() => JSONScalar, { description: 'Free-form JSON object sent with the interaction. Without the pii scope, its text is masked except under public keys (PII_PUBLIC_PROPERTIES).' })
+  @PersonalData<Interaction>((value: Record<string, unknown>, _i, policy) => maskProperties(value, policy), (i) => i.customerId)
   @Column({ type: 'jsonb', default: () => "'{}'" })
   properties!: Record<string, unknown>;
 
@@ -91,7 +94,11 @@ export class Interaction {
   @Column({ name: 'journey_id', type: 'uuid', nullable: true })
   journeyId!: string | null;
 
-  @Field(() => [CarriedIdentifier], { description: 'Identifiers this interaction carried, as normalised.' })
+  @Field(() => [CarriedIdentifier], { description: 'Identifiers this interaction carried, as normalised. Values masked without the pii scope.' })
+  @PersonalData<Interaction>(
+    (list: CarriedIdentifier[]) => list.map((c) => ({ type: c.type, value: maskIdentifier(c.type, c.value), raw: maskIdentifier(c.type, c.raw) })),
+    (i) => i.customerId,
+  )
   @Column({ type: 'jsonb', default: () => "'[]'" })
   identifiers!: CarriedIdentifier[];
 }

@@ -1,4 +1,5 @@
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Info, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 
 import type DataLoader from 'dataloader';
 import type { CountryCode } from 'libphonenumber-js';
@@ -10,6 +11,7 @@ import { JSONScalar } from '../shared/scalars/json.scalar';
 import { Channel } from '../shared/channel.enum';
 import { Scope } from '../access/scope.enum';
 import type { Principal } from '../access/api-key.service';
+import { auditScope } from '../audit/audit';
 import { Customer } from '../customers/customer.entity';
 import { IdentifierInput } from '../identity/identifier.input';
 import { validateIdentifiers } from '../identity/validate-identifiers';
@@ -19,12 +21,12 @@ import { InteractionType } from './interaction-type.enum';
 import type { InteractionPageArgs } from './interaction.repository';
 import { IdentifyResult, RecordInteractionResult } from './record-result.type';
 import { RecordInteractionInput } from './record-interaction.input';
-import { validateInteraction, validateJsonObject, type InteractionRules } from './validate-interaction';
+import { validateInteraction, validateJsonObject, type InteractionData, type InteractionRules } from './validate-interaction';
 
 /** What these resolvers read from an operation's context (src/graphql/context.ts builds it). */
 export interface InteractionContext {
-  config: { defaultPhoneRegion: CountryCode; identifierBlocklist: string[]; defaultCurrency: string; maxBatchSize: number };
-  principal: Pick<Principal, 'id'>;
+  config: { defaultPhoneRegion: CountryCode; identifierBlocklist: string[]; defaultCurrency: string; maxBatchSize: number; consentPurposes: string[] };
+  principal: Pick<Principal, 'id' | 'name'>;
   ingest: IngestService;
   loaders: {
     customer: DataLoader<string, Customer | null>;
@@ -45,15 +47,34 @@ class CustomerInteractionsArgs extends PageArgs {
   type?: InteractionType | null;
 }
 
-function rules(ctx: InteractionContext): InteractionRules {
+export function interactionRules(ctx: InteractionContext): InteractionRules {
   return {
     region: ctx.config.defaultPhoneRegion,
     blocklist: new Set(ctx.config.identifierBlocklist),
     defaultCurrency: ctx.config.defaultCurrency,
+    consentPurposes: new Set(ctx.config.consentPurposes),
+  };
+}
+const rules = interactionRules;
+
+/** An item as the ingest takes it: its consents made when and where the interaction happened. */
+function ingestItem(data: InteractionData): IngestItem {
+  return {
+    identifiers: data.identifiers,
+    traits: data.traits,
+    interaction: data,
+    consents: data.consents.map((c) => ({ ...c, at: data.occurredAt, channel: data.channel })),
+    freshSignUp: data.freshSignUp,
   };
 }
 
-function toResult(outcome: IngestOutcome, index: number, base: string): RecordInteractionResult {
+/** A single call refused by the ingest (a suppressed identifier): an input error on the call's own paths. */
+export function throwIfRejected(outcome: IngestOutcome, base: string): void {
+  if (outcome.status === RecordStatus.REJECTED) throw new InputError(outcome.problems.map((p) => ({ ...p, field: fieldPath(base, p.field) })));
+}
+
+/** `problems` of validation carry full paths already; those of the ingest are relative to the item. */
+function toResult(outcome: IngestOutcome, index: number, base: string, absoluteProblems = false): RecordInteractionResult {
   return {
     index,
     status: outcome.status,
@@ -61,7 +82,12 @@ function toResult(outcome: IngestOutcome, index: number, base: string): RecordIn
     customerId: outcome.customerId,
     warnings: outcome.warnings.map((w) => ({ ...w, field: fieldPath(base, w.field) })),
     mergedCustomerIds: outcome.mergedCustomerIds,
-    problems: outcome.problems.map((p) => ({ code: p.field ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR', field: p.field || base, message: p.message })),
+    problems: outcome.problems.map((p) => ({
+      code: p.field ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR',
+      field: !p.field ? base : absoluteProblems ? p.field : fieldPath(base, p.field),
+      message: p.message,
+      reason: p.reason ?? null,
+    })),
   };
 }
 
@@ -102,10 +128,15 @@ export class InteractionResolver {
   @Mutation(() => RecordInteractionResult, {
     description: 'Records one interaction. Invalid input fails with BAD_USER_INPUT and the field path; nothing is written.',
   })
-  async recordInteraction(@Arg('input', () => RecordInteractionInput) input: RecordInteractionInput, @Ctx() ctx: InteractionContext): Promise<RecordInteractionResult> {
+  async recordInteraction(
+    @Arg('input', () => RecordInteractionInput) input: RecordInteractionInput,
+    @Ctx() ctx: InteractionContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<RecordInteractionResult> {
     const { data, problems } = validateInteraction(input, rules(ctx), 'input', new Date());
     if (!data) throw new InputError(problems);
-    const [outcome] = await ctx.ingest.ingest(ctx.principal.id, [{ identifiers: data.identifiers, traits: data.traits, interaction: data }]);
+    const [outcome] = await ctx.ingest.ingest(ctx.principal.id, [ingestItem(data)], auditScope(ctx.principal, info));
+    throwIfRejected(outcome, 'input');
     return toResult(outcome, 0, 'input');
   }
 
@@ -118,6 +149,7 @@ export class InteractionResolver {
   async recordInteractions(
     @Arg('inputs', () => [RecordInteractionInput]) inputs: RecordInteractionInput[],
     @Ctx() ctx: InteractionContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<RecordInteractionResult[]> {
     const max = ctx.config.maxBatchSize;
     if (inputs.length > max) throw new InputError([{ field: 'inputs', message: `at most ${max} interactions per call, got ${inputs.length}` }]);
@@ -127,13 +159,13 @@ export class InteractionResolver {
     const items: Array<IngestItem | null> = inputs.map((input, index) => {
       const checked = validateInteraction(input, r, fieldPath('inputs', index), now);
       problems[index] = checked.problems;
-      return checked.data ? { identifiers: checked.data.identifiers, traits: checked.data.traits, interaction: checked.data } : null;
+      return checked.data ? ingestItem(checked.data) : null;
     });
-    const outcomes = items.some(Boolean) ? await ctx.ingest.ingest(ctx.principal.id, items) : items.map(() => null);
+    const outcomes = items.some(Boolean) ? await ctx.ingest.ingest(ctx.principal.id, items, auditScope(ctx.principal, info)) : items.map(() => null);
     return inputs.map((_, index) => {
       const outcome = outcomes[index];
       if (!outcome || (outcome.status === RecordStatus.REJECTED && outcome.problems.length === 0)) {
-        return toResult({ status: RecordStatus.REJECTED, customerId: null, interactionId: null, warnings: [], mergedCustomerIds: [], problems: problems[index] }, index, fieldPath('inputs', index));
+        return toResult({ status: RecordStatus.REJECTED, customerId: null, interactionId: null, warnings: [], mergedCustomerIds: [], problems: problems[index] }, index, fieldPath('inputs', index), true);
       }
       return toResult(outcome, index, fieldPath('inputs', index));
     });
@@ -146,13 +178,17 @@ export class InteractionResolver {
   async identify(
     @Arg('identifiers', () => [IdentifierInput]) identifiers: IdentifierInput[],
     @Arg('traits', () => JSONScalar, { nullable: true }) traits: unknown,
+    @Arg('freshSignUp', () => Boolean, { defaultValue: false, description: 'The person signed up again and consented: identifiers of an erased person are accepted (see RecordInteractionInput.freshSignUp).' })
+    freshSignUp: boolean,
     @Ctx() ctx: InteractionContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<IdentifyResult> {
     const problems: InputProblem[] = [];
     const normalized = validateIdentifiers(identifiers, rules(ctx), '', problems);
     const checkedTraits = validateJsonObject(traits, 'traits', problems);
     if (problems.length) throw new InputError(problems);
-    const [outcome] = await ctx.ingest.ingest(ctx.principal.id, [{ identifiers: normalized, traits: checkedTraits, interaction: null }]);
+    const [outcome] = await ctx.ingest.ingest(ctx.principal.id, [{ identifiers: normalized, traits: checkedTraits, interaction: null, freshSignUp }], auditScope(ctx.principal, info));
+    throwIfRejected(outcome, '');
     return {
       customerId: outcome.customerId!,
       warnings: outcome.warnings,

@@ -2,6 +2,8 @@ import { sqlParams } from '../../db/params';
 import type { Tx } from '../../db/tx';
 import { uuidv7 } from '../../db/uuid';
 import { eventInsertSql, Topic, type NewEvent } from '../events/event';
+import { auditInsertSql, type AuditEntry } from '../audit/audit';
+import { consentWriteSql, type ConsentPlan } from '../consent/consent.writer';
 import type { ResolutionPlan } from '../identity/resolution-plan';
 import type { DerivedBatch } from './derivation-step';
 import type { InteractionData } from './validate-interaction';
@@ -14,14 +16,19 @@ export interface BatchWrite {
   /** The interactions stored, with their pre-generated ids and final customers. */
   interactions: Array<{ id: string; customerId: string; data: InteractionData }>;
   derived: DerivedBatch;
+  consents: ConsentPlan | null;
+  /** Suppression hashes a fresh sign-up takes off the list. */
+  liftedSuppressions: string[];
+  audit: AuditEntry | null;
 }
 
 /**
  * All the rows of a batch in one statement of data-modifying CTEs: new customers, identifiers,
- * interactions, conflicts, the update of the customers it touched, their derived state and the
- * events, so that the log holds exactly what committed. (Merges, which are rare, run before.)
+ * interactions, conflicts, the update of the customers it touched, their derived state, consents,
+ * the events and the audit row, so that the log and the trail hold exactly what committed.
+ * (Merges, which are rare, run before.)
  */
-export async function writeBatch(tx: Tx, { apiKeyId, now, plan, interactions, derived }: BatchWrite): Promise<void> {
+export async function writeBatch(tx: Tx, { apiKeyId, now, plan, interactions, derived, consents, liftedSuppressions, audit }: BatchWrite): Promise<void> {
   const { params, param: $ } = sqlParams();
   const parts: string[] = [];
   const at = $(now, 'timestamptz');
@@ -94,12 +101,15 @@ export async function writeBatch(tx: Tx, { apiKeyId, now, plan, interactions, de
   }
 
   parts.push(...derived.sql($, at));
+  if (consents) parts.push(...consentWriteSql(consents, apiKeyId, $, at));
+  if (liftedSuppressions.length) parts.push(`suppression_lift AS (DELETE FROM suppressed_identifier WHERE hash = ANY(${$(liftedSuppressions, 'bpchar[]')}))`);
+  if (audit) parts.push(...auditInsertSql([audit], $, at));
   const events: NewEvent[] = interactions.map((s) => ({
     topic: Topic.INTERACTION_RECORDED,
     customerId: s.customerId,
     payload: { interactionId: s.id, type: s.data.type, channel: s.data.channel, occurredAt: s.data.occurredAt.toISOString() },
   }));
-  parts.push(...eventInsertSql([...events, ...derived.events], $));
+  parts.push(...eventInsertSql([...events, ...derived.events, ...(consents?.events ?? [])], $));
   if (parts.length) await tx.query(`WITH ${parts.join(',\n')}\nSELECT 1`, params);
 }
 

@@ -4,6 +4,7 @@ import { DecimalScalar } from '../shared/scalars/decimal.scalar';
 import { JSONScalar } from '../shared/scalars/json.scalar';
 import { IdentifierInput } from '../identity/identifier.input';
 import { Channel } from '../shared/channel.enum';
+import { ConsentInput } from '../consent/consent.types';
 import { InteractionType } from './interaction-type.enum';
 
 @InputType()
@@ -40,4 +41,14 @@ export class RecordInteractionInput {
 
   @Field(() => JSONScalar, { nullable: true, description: 'JSON object of at most 16 KB stored with the interaction.' })
   properties?: unknown;
+
+  @Field(() => [ConsentInput], { nullable: true, description: 'Consent decisions given with this interaction: made at its occurredAt, on its channel. At most 20, one per purpose.' })
+  consents?: ConsentInput[] | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'The person signed up again and consented: identifiers of an erased person (on the suppression list) are accepted, taken off the list, and start a new profile. Without it such an item is REJECTED with SUPPRESSED_IDENTIFIER.',
+  })
+  freshSignUp?: boolean | null;
 }

@@ -42,6 +42,9 @@ export class InputProblemType {
 
   @Field()
   message!: string;
+
+  @Field(() => String, { nullable: true, description: 'A machine-readable cause where there is one: SUPPRESSED_IDENTIFIER (the identifier of an erased person).' })
+  reason!: string | null;
 }
 
 @ObjectType({ description: 'What became of one item: ids and statuses for any write key; `interaction` and `customer` need the read scope too.' })

@@ -1,6 +1,8 @@
 import { fieldPath, type InputProblem } from '../shared/errors';
 import { MAX_FUTURE_MS } from '../shared/time';
 import { validateIdentifiers, type IdentityRules, type NormalizedIdentifier } from '../identity/validate-identifiers';
+import type { ConsentStatus } from '../consent/consent.types';
+import { validateConsents } from '../consent/validate-consents';
 import { Channel } from '../shared/channel.enum';
 import { InteractionType, MONETARY_TYPES } from './interaction-type.enum';
 import type { RecordInteractionInput } from './record-interaction.input';
@@ -10,6 +12,7 @@ const EARLIEST = Date.UTC(1970, 0, 1);
 
 export interface InteractionRules extends IdentityRules {
   defaultCurrency: string;
+  consentPurposes: ReadonlySet<string>;
 }
 
 /** An interaction that passed every check, normalised, ready to store. */
@@ -25,6 +28,8 @@ export interface InteractionData {
   properties: Record<string, unknown>;
   traits: Record<string, unknown> | null;
   identifiers: NormalizedIdentifier[];
+  consents: Array<{ purpose: string; status: ConsentStatus }>;
+  freshSignUp: boolean;
 }
 
 const CHANNELS = new Set<string>(Object.values(Channel));
@@ -178,10 +183,11 @@ export function validateInteraction(
   const properties = validateJsonObject(input.properties, at('properties'), problems) ?? {};
   const traits = validateJsonObject(input.traits, at('traits'), problems);
   const identifiers = validateIdentifiers(input.identifiers, rules, base, problems);
+  const consents = validateConsents(input.consents, rules.consentPurposes, base, problems);
 
   if (problems.length) return { data: null, problems };
   return {
-    data: { externalId, channel: input.channel, type: input.type, name, occurredAt, amount, currency, npsScore, properties, traits, identifiers },
+    data: { externalId, channel: input.channel, type: input.type, name, occurredAt, amount, currency, npsScore, properties, traits, identifiers, consents, freshSignUp: input.freshSignUp === true },
     problems,
   };
 }

@@ -8,7 +8,8 @@ import { Interaction } from '../interactions/interaction.entity';
 import { InteractionType } from '../interactions/interaction-type.enum';
 import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
 import { explain } from '../lifecycle/rules';
-import { CustomerMergedEvent, InteractionRecordedEvent, LifecycleStageChange } from './live.types';
+import { ConsentFilter } from '../shared/consent-status.enum';
+import { ConsentChangedEvent, CustomerErasedEvent, CustomerMergedEvent, InteractionRecordedEvent, LifecycleStageChange } from './live.types';
 
 /** What these resolvers read from an operation's context (src/graphql/context.ts builds it). */
 export interface LiveContext {
@@ -28,6 +29,7 @@ function servedByLiveServer(): never {
 
 const AFTER = 'The `cursor` of the last event received: every matching event after it is replayed, then live ones follow, without gap or duplicate.';
 const CUSTOMER = 'Only this customer. The id of a merged customer stands for its survivor, and a later merge is followed.';
+const CONSENT = 'Only customers whose decision in force for this purpose has this status when the event is delivered (a campaign tool: GRANTED).';
 
 @Resolver()
 export class LiveResolver {
@@ -41,6 +43,7 @@ export class LiveResolver {
     @Arg('stages', () => [LifecycleStage], { nullable: true, description: 'Only changes to these stages.' }) _stages: LifecycleStage[] | null,
     @Arg('customerId', () => ID, { nullable: true, description: CUSTOMER }) _customerId: string | null,
     @Arg('after', () => String, { nullable: true, description: AFTER }) _after: string | null,
+    @Arg('consent', () => ConsentFilter, { nullable: true, description: CONSENT }) _consent: ConsentFilter | null,
   ): LifecycleStageChange {
     return event;
   }
@@ -52,7 +55,29 @@ export class LiveResolver {
     @Arg('customerId', () => ID, { nullable: true, description: CUSTOMER }) _customerId: string | null,
     @Arg('types', () => [InteractionType], { nullable: true, description: 'Only interactions of these types.' }) _types: InteractionType[] | null,
     @Arg('after', () => String, { nullable: true, description: AFTER }) _after: string | null,
+    @Arg('consent', () => ConsentFilter, { nullable: true, description: CONSENT }) _consent: ConsentFilter | null,
   ): InteractionRecordedEvent {
+    return event;
+  }
+
+  @Authorized(Scope.SUBSCRIBE)
+  @Subscription(() => ConsentChangedEvent, { subscribe: servedByLiveServer, description: 'Consent decisions that change where a person stands on a purpose.' })
+  consentChanged(
+    @Root() event: ConsentChangedEvent,
+    @Arg('customerId', () => ID, { nullable: true, description: CUSTOMER }) _customerId: string | null,
+    @Arg('purposes', () => [String], { nullable: true, description: 'Only these purposes.' }) _purposes: string[] | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER }) _after: string | null,
+  ): ConsentChangedEvent {
+    return event;
+  }
+
+  @Authorized(Scope.SUBSCRIBE)
+  @Subscription(() => CustomerErasedEvent, { subscribe: servedByLiveServer, description: 'Erasures: whoever keeps a copy of a profile must drop it.' })
+  customerErased(
+    @Root() event: CustomerErasedEvent,
+    @Arg('customerId', () => ID, { nullable: true, description: CUSTOMER }) _customerId: string | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER }) _after: string | null,
+  ): CustomerErasedEvent {
     return event;
   }
 
@@ -97,6 +122,15 @@ export class InteractionRecordedEventResolver {
   @FieldResolver(() => Interaction, { nullable: true, description: 'The interaction as stored (amount, identifiers, properties…). Needs the read scope.' })
   interaction(@Root() e: InteractionRecordedEvent, @Ctx() ctx: LiveContext): Promise<Interaction | null> {
     return ctx.loaders.interaction.load(e.interactionId);
+  }
+}
+
+@Resolver(() => ConsentChangedEvent)
+export class ConsentChangedEventResolver {
+  @Authorized(Scope.READ)
+  @FieldResolver(() => Customer, { nullable: true, description: 'The customer now (the survivor if it was merged since). Needs the read scope.' })
+  customer(@Root() e: ConsentChangedEvent, @Ctx() ctx: LiveContext): Promise<Customer | null> {
+    return ctx.loaders.customer.load(e.customerId);
   }
 }
 

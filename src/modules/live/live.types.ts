@@ -4,11 +4,14 @@ import { JSONScalar } from '../shared/scalars/json.scalar';
 import { Scope } from '../access/scope.enum';
 import { IdentifierType } from '../identity/identifier-type.enum';
 import { Channel } from '../shared/channel.enum';
+import { ConsentStatus } from '../shared/consent-status.enum';
 import { InteractionType } from '../interactions/interaction-type.enum';
 import { LifecycleTransition } from '../lifecycle/lifecycle-transition.entity';
 import type { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
 import type { LifecycleFacts } from '../lifecycle/rules';
 import { Topic, type StoredEvent } from '../events/event';
+import { maskIdentifier } from '../pii/mask';
+import { PersonalData } from '../pii/personal-data';
 
 /**
  * A stored transition as an event: the same fields, plus where it stands in the event log. The
@@ -69,8 +72,9 @@ export class CustomerMergedEvent {
   identifierType!: IdentifierType;
 
   @Authorized(Scope.READ)
-  @Field(() => String, { nullable: true, description: 'The identifier that linked them (normalised). Needs the read scope.' })
-  identifierValue!: string;
+  @Field(() => String, { nullable: true, description: 'The identifier that linked them (normalised). Needs the read scope; masked without pii; null once the person was erased.' })
+  @PersonalData<CustomerMergedEvent>((value: string, e) => maskIdentifier(e.identifierType, value), (e) => e.survivorId)
+  identifierValue!: string | null;
 
   @Field(() => ID, { nullable: true, description: 'The interaction that linked them; null for identify calls.' })
   interactionId!: string | null;
@@ -79,7 +83,58 @@ export class CustomerMergedEvent {
   at!: Date;
 }
 
-export type LiveEventObject = LifecycleStageChange | InteractionRecordedEvent | CustomerMergedEvent;
+@ObjectType({ description: 'A person\'s decision in force on a purpose changed status.' })
+export class ConsentChangedEvent {
+  @Field({ description: 'Pass as `after` to receive every later event, none twice.' })
+  cursor!: string;
+
+  @Field(() => ID)
+  customerId!: string;
+
+  @Field(() => ID)
+  decisionId!: string;
+
+  @Field()
+  purpose!: string;
+
+  @Field(() => ConsentStatus)
+  status!: ConsentStatus;
+
+  @Field(() => ConsentStatus)
+  previousStatus!: ConsentStatus;
+
+  @Field({ description: 'When the person decided.' })
+  at!: Date;
+
+  @Field(() => Channel)
+  channel!: Channel;
+
+  @Field(() => ID, { nullable: true })
+  interactionId!: string | null;
+
+  @Field()
+  recordedAt!: Date;
+}
+
+@ObjectType({ description: 'A person\'s personal data was erased: drop whatever you hold about them.' })
+export class CustomerErasedEvent {
+  @Field({ description: 'Pass as `after` to receive every later event, none twice.' })
+  cursor!: string;
+
+  @Field(() => ID)
+  customerId!: string;
+
+  @Field(() => [ID], { description: 'Customers merged into it, erased with it.' })
+  mergedCustomerIds!: string[];
+
+  @Field(() => ID, { description: 'The receipt: `erasure(id)` (admin).' })
+  erasureId!: string;
+
+  @Field()
+  at!: Date;
+}
+
+export type LiveEventObject = LifecycleStageChange | InteractionRecordedEvent | CustomerMergedEvent | ConsentChangedEvent | CustomerErasedEvent;
 
 /** The GraphQL object of a stored event (its payload holds only ids, enum values and ISO strings). */
 export function toEventObject(e: StoredEvent): LiveEventObject {
@@ -124,6 +179,25 @@ export function toEventObject(e: StoredEvent): LiveEventObject {
         interactionId: p.interactionId,
         at: new Date(p.at),
       });
+    }
+    case Topic.CONSENT_CHANGED: {
+      const p = e.payload;
+      return Object.assign(new ConsentChangedEvent(), {
+        cursor: e.cursor,
+        customerId: e.customerId,
+        decisionId: p.decisionId,
+        purpose: p.purpose,
+        status: p.status as ConsentStatus,
+        previousStatus: p.previousStatus as ConsentStatus,
+        at: new Date(p.at),
+        channel: p.channel as Channel,
+        interactionId: p.interactionId,
+        recordedAt: e.recordedAt,
+      });
+    }
+    case Topic.CUSTOMER_ERASED: {
+      const p = e.payload;
+      return Object.assign(new CustomerErasedEvent(), { cursor: e.cursor, customerId: e.customerId, mergedCustomerIds: p.mergedIds, erasureId: p.erasureId, at: new Date(p.at) });
     }
   }
 }

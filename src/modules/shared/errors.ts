@@ -7,6 +7,8 @@
 export interface InputProblem {
   field: string;
   message: string;
+  /** A machine-readable cause where one helps the caller react (SUPPRESSED_IDENTIFIER). */
+  reason?: string;
 }
 
 /** Builds a field path such as `inputs[3].identifiers[0].value`. */

@@ -1,0 +1,109 @@
+import type { DataSource } from 'typeorm';
+
+import { sqlParams, type Param } from '../../db/params';
+import type { Queryable } from '../../db/tx';
+import { uuidv7 } from '../../db/uuid';
+import { cursorTime, decodeCursor, encodeCursor, toConnection, type ConnectionShape } from '../shared/connection';
+import { AuditKind, type AuditFilter, type AuditRecord } from './audit.types';
+
+/** Customers listed on one row; the count says how many there were in all. */
+export const MAX_AUDIT_CUSTOMERS = 1000;
+
+/** Who is acting, and through which operation: what a resolver hands the service that writes. */
+export interface AuditScope {
+  keyId: string | null;
+  actor: string;
+  operation: string;
+  operationName: string | null;
+}
+
+export interface AuditEntry extends AuditScope {
+  kind: AuditKind;
+  customerIds: Iterable<string>;
+  details?: Record<string, unknown>;
+}
+
+/** The audit scope of a resolver: its key, and `Type.field` of the root field it serves. */
+export function auditScope(principal: { id: string; name: string }, info: { parentType: { name: string }; fieldName: string; operation?: { name?: { value: string } | null } }): AuditScope {
+  return { keyId: principal.id, actor: principal.name, operation: `${info.parentType.name}.${info.fieldName}`, operationName: info.operation?.name?.value ?? null };
+}
+
+/** A command-line actor (no key). */
+export const cliScope = (command: string): AuditScope => ({ keyId: null, actor: `cli:${command}`, operation: command, operationName: null });
+
+/** The data-modifying CTE appending `entries`, for a write statement's WITH list: audited in the same transaction as the change. */
+export function auditInsertSql(entries: AuditEntry[], param: Param, at = 'now()'): string[] {
+  if (entries.length === 0) return [];
+  const rows = entries.map((e) => {
+    const ids = [...new Set(e.customerIds)].sort();
+    return { ...e, ids: ids.slice(0, MAX_AUDIT_CUSTOMERS), count: ids.length };
+  });
+  return [
+    `audit_insert AS (
+      INSERT INTO audit (id, at, api_key_id, actor, kind, operation, operation_name, customer_ids, customer_count, details)
+      SELECT u.id, ${at}, u.key_id, u.actor, u.kind, u.operation, u.operation_name, ARRAY(SELECT jsonb_array_elements_text(u.ids))::uuid[], u.n, u.details
+        FROM unnest(${param(rows.map(() => uuidv7()), 'uuid[]')}, ${param(rows.map((r) => r.keyId), 'uuid[]')}, ${param(rows.map((r) => r.actor.slice(0, 100)), 'varchar[]')},
+                    ${param(rows.map((r) => r.kind), 'varchar[]')}, ${param(rows.map((r) => r.operation.slice(0, 100)), 'varchar[]')},
+                    ${param(rows.map((r) => r.operationName?.slice(0, 100) ?? null), 'varchar[]')}, ${param(rows.map((r) => JSON.stringify(r.ids)), 'jsonb[]')},
+                    ${param(rows.map((r) => r.count), 'int[]')}, ${param(rows.map((r) => JSON.stringify(r.details ?? {})), 'jsonb[]')})
+          AS u(id, key_id, actor, kind, operation, operation_name, ids, n, details))`,
+  ];
+}
+
+type Row = Record<string, any>;
+
+function toRecord(row: Row): AuditRecord {
+  return {
+    id: row.id,
+    at: row.at,
+    keyId: row.api_key_id,
+    actor: row.actor,
+    kind: row.kind,
+    operation: row.operation,
+    operationName: row.operation_name,
+    customerIds: row.customer_ids,
+    customerCount: row.customer_count,
+    details: row.details,
+  };
+}
+
+/** The audit trail: appended to by every change and every unmasked read; read by admins; pruned after its retention. */
+export class AuditService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Appends rows on their own (or in the transaction of `db`). */
+  async record(entries: AuditEntry[], db: Queryable = this.dataSource): Promise<void> {
+    if (entries.length === 0) return;
+    const { params, param } = sqlParams();
+    await db.query(`WITH ${auditInsertSql(entries, param).join(',\n')}\nSELECT 1`, params);
+  }
+
+  /** Newest first, keyset-paged on (at, id). */
+  async page(filter: AuditFilter | null | undefined, first: number, after: string | null | undefined): Promise<ConnectionShape<AuditRecord>> {
+    const { params, param } = sqlParams();
+    const where = ['true'];
+    const cursor = decodeCursor(after, 'after');
+    if (cursor) where.push(`(a.at, a.id) < (${param(cursor.at)}::timestamptz, ${param(cursor.id)}::uuid)`);
+    if (filter?.customerId) where.push(`a.customer_ids @> ARRAY[${param(filter.customerId)}::uuid]`);
+    if (filter?.keyId) where.push(`a.api_key_id = ${param(filter.keyId)}::uuid`);
+    if (filter?.kind) where.push(`a.kind = ${param(filter.kind)}`);
+    if (filter?.operation) where.push(`a.operation = ${param(filter.operation)}`);
+    if (filter?.from) where.push(`a.at >= ${param(filter.from)}`);
+    if (filter?.to) where.push(`a.at < ${param(filter.to)}`);
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT a.*, ${cursorTime('a.at')} AS cursor_at FROM audit a WHERE ${where.join(' AND ')} ORDER BY a.at DESC, a.id DESC LIMIT ${param(first + 1)}`,
+      params,
+    );
+    const cursors = new Map(rows.map((r) => [r.id as string, encodeCursor(r.cursor_at, r.id)]));
+    return toConnection(rows.map(toRecord), first, (r) => cursors.get(r.id)!);
+  }
+
+  /** Deletes rows older than `before` (the only deletion the table's trigger lets through). */
+  async prune(before: Date): Promise<number> {
+    return this.dataSource.transaction(async (m) => {
+      await m.query(`SET LOCAL customer_graph.audit_prune = 'on'`);
+      const result = await m.query(`DELETE FROM audit WHERE at < $1`, [before]);
+      return result[1] ?? 0;
+    });
+  }
+}
