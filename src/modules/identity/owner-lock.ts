@@ -70,8 +70,9 @@ export async function lockOwners(
 
   for (let round = 0; round < MAX_RESOLUTION_ROUNDS; round++) {
     owners.clear();
-    // The first round also reads the stored external ids (the advisory locks make that read safe)
-    // and which identifiers are suppressed (type '#', the hash as value).
+    // The first round also reads the stored external ids (the advisory locks make that read safe);
+    // every round reads which identifiers are suppressed (type '#', the hash as value): an erasure
+    // that committed while this waited for a row lock has deleted identifiers and suppressed them.
     const rows: Array<{ type: string; value: string; id: string; created_us: string; merged_into_id: string | null }> = await tx.query(
       `WITH owner AS (
          SELECT i.type, i.value, c.id, (extract(epoch FROM c.created_at) * 1000000)::bigint AS created_us, c.merged_into_id
@@ -85,7 +86,7 @@ export async function lockOwners(
         WHERE $3::varchar[] <> '{}' AND api_key_id = $4 AND external_id = ANY($3::varchar[])
        UNION ALL
        SELECT '#', hash, NULL, NULL, NULL FROM suppressed_identifier WHERE $5::bpchar[] <> '{}' AND hash = ANY($5::bpchar[])`,
-      [types, values, round === 0 ? externalIds : [], apiKeyId, round === 0 ? suppressionHashes : []],
+      [types, values, round === 0 ? externalIds : [], apiKeyId, suppressionHashes],
     );
     for (const row of rows) {
       if (row.type === null) stored.set(row.value, { id: row.id, customerId: row.merged_into_id! });

@@ -1,4 +1,5 @@
-import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Info, Int, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 
 import type DataLoader from 'dataloader';
 
@@ -6,6 +7,8 @@ import { checkFirst, type ConnectionShape } from '../shared/connection';
 import { Connection } from '../shared/connection.type';
 import { InputError } from '../shared/errors';
 import { Scope } from '../access/scope.enum';
+import { auditScope, type AuditService } from '../audit/audit';
+import { AuditKind } from '../audit/audit.types';
 import { Customer } from '../customers/customer.entity';
 import { formatMoney, toUnits } from '../shared/money';
 import { MAX_FUTURE_MS } from '../shared/time';
@@ -18,6 +21,8 @@ import { explain } from './rules';
 /** What these resolvers read from an operation's context (src/graphql/context.ts builds it). */
 export interface LifecycleContext {
   config: { defaultCurrency: string };
+  principal: { id: string; name: string };
+  audit: AuditService;
   lifecycle: LifecycleService;
   loaders: { transitions: DataLoader<string, LifecycleTransition[]> };
 }
@@ -104,9 +109,15 @@ export class LifecycleResolver {
       'Only those customers are read. An `asOf` in the past serves back-fills of historical data; customers already ' +
       'evaluated past it are left as they are. More than 1 day in the future is refused.',
   })
-  async evaluateLifecycle(@Arg('asOf', () => Date, { nullable: true }) asOf: Date | null, @Ctx() ctx: LifecycleContext): Promise<LifecycleEvaluation> {
+  async evaluateLifecycle(
+    @Arg('asOf', () => Date, { nullable: true }) asOf: Date | null,
+    @Ctx() ctx: LifecycleContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<LifecycleEvaluation> {
     const at = checkAsOf(asOf);
     const result = await ctx.lifecycle.sweep(at);
+    // The sweep commits in batches of its own: audited once it is done, with its counts.
+    await ctx.audit.record([{ ...auditScope(ctx.principal, info), kind: AuditKind.MUTATION, customerIds: [], details: { asOf: at.toISOString(), examined: result.examined, moved: result.moved } }]);
     return { asOf: at, examined: result.examined, moved: result.moved, movedByStage: allStages(result.movedByStage) };
   }
 

@@ -52,10 +52,12 @@ export function initials(name: string): string {
   return parts.length ? parts.map((p) => `${[...p][0].toUpperCase()}.`).join(' ') : name;
 }
 
+/** An identifier's value (or raw value, as sent: trimmed first, so that a leading space hides nothing). */
 export function maskIdentifier(type: string, value: string): string {
-  if (type === IdentifierType.EMAIL) return maskEmail(value);
-  if (type === IdentifierType.PHONE) return maskPhone(value);
-  return maskText(value);
+  const text = value.trim();
+  if (type === IdentifierType.EMAIL) return maskEmail(text);
+  if (type === IdentifierType.PHONE) return maskPhone(text);
+  return maskText(text);
 }
 
 /** Every text and number inside a value masked; structure, booleans and nulls kept. */
