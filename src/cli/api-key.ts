@@ -9,6 +9,7 @@
  * (actor `cli:apikey <command>`). Admins can do the same over the API: createApiKey, apiKeys,
  * rotateApiKey, revokeApiKey.
  */
+import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 
 import { ApiKeyService } from '../modules/access/api-key.service';
