@@ -49,6 +49,9 @@ export const ANALYTICS_FIELDS: ReadonlySet<string> = new Set([
   'Query.lifecycleDistribution',
   'Query.lifecycleFlow',
   'Mutation.evaluateLifecycle',
+  // Not aggregates, but each reads or rewrites a person's whole history.
+  'Query.exportCustomer',
+  'Mutation.eraseCustomer',
 ]);
 
 function returnsList(type: GraphQLOutputType): boolean {
