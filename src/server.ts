@@ -40,6 +40,9 @@ import { Suppression } from './modules/identity/suppression';
 import { ErasureService } from './modules/privacy/erasure.service';
 import { ExportService } from './modules/privacy/export.service';
 import { piiAuditPlugin } from './graphql/pii-audit';
+import { ValueModelService } from './modules/value/value-model.service';
+import { SegmentService } from './modules/segments/segment.service';
+import { ConflictError } from './modules/shared/errors';
 
 export interface RunningServer {
   url: string;
@@ -64,7 +67,8 @@ export function createServices(
 ): Services {
   const journeys = new JourneyService(config.journeyAbandonAfterDays);
   const derivation = new Derivation(config.lifecycle, journeys);
-  const lifecycle = new LifecycleService(dataSource, new Sweep(dataSource, derivation, config.sweepBatchSize, signal), analyticsDataSource);
+  const segments = new SegmentService(dataSource, config.consentPurposes, signal);
+  const lifecycle = new LifecycleService(dataSource, new Sweep(dataSource, derivation, config.sweepBatchSize, signal, segments), analyticsDataSource);
   return {
     config,
     apiKeys: new ApiKeyService(dataSource, config.apiKeyCacheSeconds),
@@ -74,14 +78,16 @@ export function createServices(
     interactions: new InteractionRepository(dataSource, config.defaultCurrency),
     journeys: new JourneyRepository(dataSource, config.defaultCurrency),
     transitions: new TransitionRepository(dataSource),
-    ingest: new IngestService(dataSource, config, derivation, suppression, signal),
+    ingest: new IngestService(dataSource, config, derivation, suppression, segments, signal),
     lifecycle,
     analytics: new JourneyAnalyticsService(analyticsDataSource, config.defaultCurrency),
-    consents: new ConsentService(dataSource, signal),
+    consents: new ConsentService(dataSource, segments, signal),
     audit: new AuditService(dataSource),
-    erasure: new ErasureService(dataSource, suppression, new Set(config.identifierBlocklist), signal),
+    erasure: new ErasureService(dataSource, suppression, new Set(config.identifierBlocklist), segments, signal),
     exports: new ExportService(dataSource),
     pii: config.pii,
+    value: new ValueModelService(dataSource, analyticsDataSource, () => segments.reevaluateValueSegments()),
+    segments,
   };
 }
 
@@ -195,6 +201,8 @@ export async function startServer(dataSource: DataSource, config: Config, port =
   // The same timer prunes the event log now and then.
   let sweeping: Promise<unknown> | null = null;
   let prunedAt = 0;
+  let sizedAt = Date.now();
+  let refitCheckedAt = 0;
   const housekeeping = async () => {
     const r = await services.lifecycle.sweep(new Date());
     if (r.moved) log(`[lifecycle] sweep: ${r.examined} due, ${r.moved} moved`);
@@ -204,6 +212,23 @@ export async function startServer(dataSource: DataSource, config: Config, port =
       if (pruned) log(`[live] pruned ${pruned} events older than ${config.eventRetentionDays} days`);
       const audited = await services.audit.prune(new Date(Date.now() - config.auditRetentionDays * DAY_MS));
       if (audited) log(`[audit] pruned ${audited} rows older than ${config.auditRetentionDays} days`);
+      await services.segments.resumeStale();
+    }
+    if (Date.now() - sizedAt > 3600_000) {
+      sizedAt = Date.now();
+      await services.segments.snapshotSizes();
+    }
+    // The value model as of now, once it is older than VALUE_REFIT_HOURS (and there are purchases to fit).
+    if (config.valueRefitHours > 0 && Date.now() - refitCheckedAt > 10 * 60_000) {
+      refitCheckedAt = Date.now();
+      const current = await services.value.current();
+      if (!current || Date.now() - current.fittedAt.getTime() > config.valueRefitHours * 3600_000) {
+        const { model } = await services.value.refit(new Date(), null).catch((err) => {
+          if (!(err instanceof ConflictError)) throw err;
+          return { model: null };
+        });
+        if (model) log(`[value] refitted as of ${model.asOf.toISOString()}: ${model.customersFitted} customers, ${model.fitMs} ms`);
+      }
     }
   };
   const sweepTimer =
@@ -230,6 +255,7 @@ export async function startServer(dataSource: DataSource, config: Config, port =
       await live.stop();
       await apollo.stop();
       await sweeping;
+      await services.segments.stop();
       await relay.stop();
       await analyticsDataSource.destroy();
     },

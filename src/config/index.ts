@@ -66,6 +66,8 @@ export interface Config {
   suppressionSecret?: string;
   /** Days the audit trail keeps its rows (pruned by the periodic housekeeping). */
   auditRetentionDays: number;
+  /** Hours after which the server refits the value model as of now; 0: only refitValueModel. */
+  valueRefitHours: number;
 }
 
 export interface OperationLimits {
@@ -260,5 +262,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     consentPurposes: purposes(env),
     suppressionSecret: secret(env),
     auditRetentionDays: int(env, 'AUDIT_RETENTION_DAYS', 400, 1, 36500),
+    valueRefitHours: int(env, 'VALUE_REFIT_HOURS', 24, 0, 24 * 365),
   };
 }

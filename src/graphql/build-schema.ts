@@ -12,12 +12,21 @@ import {
 } from '../modules/interactions/interaction.resolver';
 import { CustomerLifecycleResolver, LifecycleResolver, LifecycleTransitionResolver } from '../modules/lifecycle/lifecycle.resolver';
 import { CustomerJourneysResolver, InteractionStepResolver, JourneyResolver } from '../modules/journeys/journey.resolver';
-import { ConsentChangedEventResolver, CustomerMergedEventResolver, InteractionRecordedEventResolver, LifecycleStageChangeResolver, LiveResolver } from '../modules/live/live.resolver';
+import {
+  ConsentChangedEventResolver,
+  CustomerMergedEventResolver,
+  InteractionRecordedEventResolver,
+  LifecycleStageChangeResolver,
+  LiveResolver,
+  SegmentMembershipEventResolver,
+} from '../modules/live/live.resolver';
 import { ApiKeyResolver } from '../modules/access/api-key.resolver';
 import { AuditResolver } from '../modules/audit/audit.resolver';
 import { CustomerConsentResolver } from '../modules/consent/consent.resolver';
 import { SetConsentResolver } from '../modules/interactions/set-consent.resolver';
 import { PrivacyResolver } from '../modules/privacy/privacy.resolver';
+import { CustomerPredictionsResolver, CustomerValueResolver, ValueResolver } from '../modules/value/value.resolver';
+import { CustomerSegmentsResolver, SegmentResolver } from '../modules/segments/segment.resolver';
 import { authChecker } from './auth-checker';
 
 export const resolvers = [
@@ -43,6 +52,12 @@ export const resolvers = [
   ApiKeyResolver,
   AuditResolver,
   PrivacyResolver,
+  CustomerValueResolver,
+  CustomerPredictionsResolver,
+  ValueResolver,
+  SegmentResolver,
+  CustomerSegmentsResolver,
+  SegmentMembershipEventResolver,
 ] as const;
 
 let schema: GraphQLSchema | undefined;

@@ -20,6 +20,8 @@ import type { PiiPolicy } from '../modules/pii/pii-policy';
 import type { ErasureService } from '../modules/privacy/erasure.service';
 import type { ExportService } from '../modules/privacy/export.service';
 import type { PrivacyContext } from '../modules/privacy/privacy.resolver';
+import type { ValueContext } from '../modules/value/value.resolver';
+import type { SegmentContext } from '../modules/segments/segment.resolver';
 import { UnauthenticatedError } from './errors';
 import { createLoaders, type LoaderSources, type Loaders } from './loaders';
 
@@ -56,7 +58,9 @@ export interface Context
     ConsentContext,
     SetConsentContext,
     PiiContext,
-    PrivacyContext {
+    PrivacyContext,
+    ValueContext,
+    SegmentContext {
   config: Config;
   principal: Principal;
   loaders: Loaders;

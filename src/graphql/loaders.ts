@@ -14,6 +14,9 @@ import type { TransitionRepository } from '../modules/lifecycle/transition.repos
 import type { ConnectionShape } from '../modules/shared/connection';
 import type { ConsentDecision } from '../modules/consent/consent.types';
 import type { ConsentService } from '../modules/consent/consent.service';
+import type { CustomerValueRecord, ValueModelService } from '../modules/value/value-model.service';
+import type { SegmentService } from '../modules/segments/segment.service';
+import type { Segment } from '../modules/segments/segment.types';
 
 /** The batched reads the loaders are built on, each domain's own. */
 export interface LoaderSources {
@@ -23,6 +26,8 @@ export interface LoaderSources {
   journeys: JourneyRepository;
   transitions: TransitionRepository;
   consents: ConsentService;
+  value: ValueModelService;
+  segments: SegmentService;
 }
 
 const emptyPage = <T>(): ConnectionShape<T> => ({ edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
@@ -34,7 +39,7 @@ const emptyPage = <T>(): ConnectionShape<T> => ({ edges: [], pageInfo: { hasNext
  * Each module's resolvers declare the loaders they read in their own context interface.
  */
 export function createLoaders(sources: LoaderSources, options: { cache?: boolean } = {}) {
-  const { customers, identifiers, interactions, journeys, transitions, consents } = sources;
+  const { customers, identifiers, interactions, journeys, transitions, consents, value, segments } = sources;
   const cache = options.cache ?? true;
   const ordered = <V>(ids: readonly string[], found: Map<string, V>, fallback: () => V) => ids.map((id) => found.get(id) ?? fallback());
   /** One loader per distinct argument set: customers asking for the same page share a statement. */
@@ -57,6 +62,10 @@ export function createLoaders(sources: LoaderSources, options: { cache?: boolean
     transitions: new DataLoader<string, LifecycleTransition[]>(async (ids) => ordered(ids, await transitions.transitionsOf(ids), () => []), { cache }),
     interaction: new DataLoader<string, Interaction | null>(async (ids) => ordered(ids, await interactions.interactionsByIds(ids), () => null), { cache }),
     consents: new DataLoader<string, ConsentDecision[]>(async (ids) => ordered(ids, await consents.decisionsOf(ids), () => []), { cache }),
+    value: new DataLoader<string, CustomerValueRecord | null>(async (ids) => ordered(ids, await value.valuesOf(ids), () => null), { cache }),
+    segment: new DataLoader<string, Segment | null>(async (ids) => ordered(ids, await segments.byIds(ids), () => null), { cache }),
+    segmentSize: new DataLoader<string, number>(async (ids) => ordered(ids, await segments.sizes(ids), () => 0), { cache }),
+    segmentsOf: new DataLoader<string, Segment[]>(async (ids) => ordered(ids, await segments.segmentsOf(ids), () => []), { cache }),
     journeyInteractions: new DataLoader<string, Interaction[]>(async (ids) => ordered(ids, await interactions.interactionsOfJourneys(ids), () => []), { cache }),
     interactions: pages<InteractionPageArgs, Interaction>(
       (args) => [args.first, args.after ?? null, args.channel ?? null, args.type ?? null],

@@ -24,16 +24,16 @@ const RULES: Record<string, Record<string, Rule>> = {
   Query: {
     ...rule(
       Scope.READ,
-      'abandonedJourneys channelAttribution customer customerByIdentifier customers journey journeyFunnel lifecycleDistribution lifecycleFlow lifecycleTransitions multichannelImpact',
+      'abandonedJourneys channelAttribution customer customerByIdentifier customers journey journeyFunnel lifecycleDistribution lifecycleFlow lifecycleTransitions multichannelImpact rfmDistribution segment segments valueModel valueModels',
     ),
     ...rule(Scope.ADMIN, 'apiKeys auditLog erasure'),
     exportCustomer: Scope.PII,
   },
   Mutation: {
     ...rule(Scope.WRITE, 'identify recordInteraction recordInteractions setConsent'),
-    ...rule(Scope.ADMIN, 'evaluateLifecycle createApiKey rotateApiKey revokeApiKey eraseCustomer'),
+    ...rule(Scope.ADMIN, 'evaluateLifecycle createApiKey rotateApiKey revokeApiKey eraseCustomer refitValueModel createSegment updateSegment deleteSegment'),
   },
-  Subscription: rule(Scope.SUBSCRIBE, 'consentChanged customerErased customerMerged interactionRecorded lifecycleStageChanged'),
+  Subscription: rule(Scope.SUBSCRIBE, 'consentChanged customerErased customerMerged interactionRecorded lifecycleStageChanged segmentMembershipChanged'),
 
   // A write key gets back ids and statuses; the profile the item landed in needs read.
   RecordInteractionResult: { ...open('customerId index interactionId mergedCustomerIds problems status warnings'), ...read('customer interaction') },
@@ -57,9 +57,21 @@ const RULES: Record<string, Record<string, Rule>> = {
   CustomerMergedEvent: { ...open('at cursor identifierType interactionId mergeId mergedId survivorId'), ...read('identifierValue survivor') },
   ConsentChangedEvent: { ...open('at channel cursor customerId decisionId interactionId previousStatus purpose recordedAt status'), ...read('customer') },
   CustomerErasedEvent: open('at cursor customerId erasureId mergedCustomerIds'),
+  SegmentMembershipEvent: { ...open('at change cursor customerId segment segmentId'), ...read('customer') },
 
   // Reached only through read roots or read fields: nothing more to ask.
-  Customer: open('channels consents createdAt erasedAt id identifiers interactions journeys lifecycle merges metrics traits updatedAt'),
+  Customer: open('channels consents createdAt erasedAt id identifiers interactions journeys lifecycle merges metrics predictions rfm segments traits updatedAt'),
+  CustomerRfm: open('asOf cell frequency monetary netRevenue orderCount recency recencyDays segment'),
+  CustomerPredictions: open('asOf expectedPurchases explanation modelId pAlive predictedClv repeatPurchases'),
+  ValueModel: open('asOf converged customersFitted fitMs fittedAt id logLikelihood parameters spendCustomersFitted spendLogLikelihood'),
+  ValueModelParameters: open('a alpha b gamma p q r'),
+  RfmDistribution: open('asOf boundaries customers segments'),
+  RfmBoundariesType: open('netRevenue orderCount recencyDays'),
+  RfmScoreRange: open('max min score'),
+  RfmSegmentCount: open('customers segment share'),
+  Segment: open('createdAt definition description id members name progress size sizeHistory status updatedAt'),
+  SegmentProgress: open('evaluated total'),
+  SegmentSize: open('at size'),
   CustomerConsent: open('history purpose since status'),
   ConsentDecision: open('at channel id interactionId purpose recordedAt status'),
   ConsentConflict: open('keptAt keptFrom keptStatus overriddenAt overriddenFrom overriddenStatus purpose'),
@@ -107,6 +119,8 @@ interface Fixture {
   erasable: string[];
   rotatable: string[];
   revocable: string[];
+  segmentId: string;
+  deletableSegments: string[];
   /** The customer whose events the subscriptions watch, and its email. */
   watched: string;
   watchedEmail: string;
@@ -131,6 +145,13 @@ const ARGS: Record<string, (fx: Fixture) => Record<string, unknown>> = {
   'Mutation.eraseCustomer': (fx) => ({ id: fx.erasable.pop(), reason: 'scope walk' }),
   'Mutation.setConsent': () => ({ identifiers: [{ type: 'EMAIL', value: `${unique('consent')}@example.com` }], purpose: 'EMAIL_MARKETING', status: 'GRANTED', channel: 'WEB' }),
   'Subscription.consentChanged': (fx) => ({ customerId: fx.watched }),
+  'Subscription.segmentMembershipChanged': (fx) => ({ customerId: fx.watched }),
+  'Query.segment': (fx) => ({ id: fx.segmentId }),
+  'Query.valueModels': () => ({ first: 2 }),
+  'Segment.members': () => ({ first: 2 }),
+  'Mutation.createSegment': () => ({ name: unique('walk segment'), definition: { stages: ['LOYAL'] } }),
+  'Mutation.updateSegment': (fx) => ({ id: fx.segmentId, name: unique('renamed segment') }),
+  'Mutation.deleteSegment': (fx) => ({ id: fx.deletableSegments.pop() }),
   'Subscription.customerErased': (fx) => ({ customerId: fx.watched }),
   'Customer.interactions': () => ({ first: 3 }),
   'Customer.journeys': () => ({ first: 2 }),
@@ -371,6 +392,25 @@ async function buildFixture(): Promise<Fixture> {
   const rotatable = await many(14, async () => (await keys.create(unique('rotatable'), [Scope.READ])).apiKey.id);
   const revocable = await many(14, async () => (await keys.create(unique('revocable'), [Scope.READ])).apiKey.id);
   const erasable = await many(14, async () => (await t.record(interaction({ identifiers: [{ type: 'EMAIL', value: `${unique('gone')}@example.com` }] }))).customerId!);
+  // Repeat buyers, so that the value model fits spend too; then a fit, and segments.
+  for (let i = 0; i < 3; i++) {
+    const buyer = [{ type: 'EMAIL' as const, value: `${unique('buyer')}@example.com` }];
+    for (const d of [60, 30, 12]) await t.record(interaction({ type: 'PURCHASE', amount: String(10 + d), occurredAt: daysAgo(d + i), identifiers: buyer }));
+  }
+  const refit = await t.gql(parse('mutation { refitValueModel { id } }'), {}, t.keys.admin);
+  if (refit.errors) throw new Error(JSON.stringify(refit.errors));
+  const segment = await t.gql(
+    parse('mutation S($d: SegmentDefinitionInput!) { createSegment(name: "Active buyers", description: "ACTIVE now", definition: $d) { id } }'),
+    { d: { stages: ['ACTIVE', 'LOYAL', 'AMBASSADOR'] } },
+    t.keys.admin,
+  );
+  if (segment.errors) throw new Error(JSON.stringify(segment.errors));
+  const deletableSegments: string[] = [];
+  for (let i = 0; i < 14; i++) {
+    const s = await t.gql(parse('mutation S($n: String!) { createSegment(name: $n, definition: { minOrderCount: 100 }) { id } }'), { n: unique('deletable') }, t.keys.admin);
+    deletableSegments.push((s.data as any).createSegment.id);
+  }
+  await t.server.services.segments.idle();
   const erasedEmail = `${unique('erased')}@example.com`;
   const erased = await t.record(interaction({ identifiers: [{ type: 'EMAIL', value: erasedEmail }], traits: { firstName: 'Grace' } }));
   const erasure = await t.gql(parse('mutation E($id: ID!) { eraseCustomer(id: $id, reason: "scope walk fixture") { id } }'), { id: erased.customerId }, t.keys.admin);
@@ -386,6 +426,8 @@ async function buildFixture(): Promise<Fixture> {
     erasable,
     rotatable,
     revocable,
+    segmentId: (segment.data as any).createSegment.id,
+    deletableSegments,
   };
 }
 

@@ -410,3 +410,15 @@ function readCdnow(): PurchaseEvent[] {
     expect(table.total.predicted).toBeCloseTo(1653.4, 0);
   });
 });
+
+describe('expectedPurchases with hardly any dropout', () => {
+  it('stays finite and continuous when a and b are huge (the series and its factor are summed in logs)', () => {
+    const base = { r: 0.133, alpha: 0.8375, a: 37299.87, b: 1051071.5 };
+    const customer = { x: 1, tx: 0.2857, T: 0.76 };
+    const huge = expectedPurchases(base, customer, 90 / 7);
+    const large = expectedPurchases({ ...base, a: base.a / 10, b: base.b / 10 }, customer, 90 / 7);
+    expect(Number.isFinite(huge)).toBe(true);
+    expect(huge).toBeGreaterThan(0);
+    expect(Math.abs(huge - large) / large).toBeLessThan(1e-3);
+  });
+});

@@ -24,6 +24,7 @@ export interface Subscription {
   stages: ReadonlySet<string> | null;
   types: ReadonlySet<string> | null;
   purposes: ReadonlySet<string> | null;
+  segmentIds: ReadonlySet<string> | null;
   /** Only events of customers whose decision in force for the purpose is this status (checked at delivery). */
   consent: { purpose: string; status: string } | null;
   /** The customer and every id merged into it; grows when a merge event arrives. */
@@ -50,6 +51,7 @@ export function matches(sub: Subscription, e: StoredEvent): boolean {
   if (sub.stages && e.topic === Topic.LIFECYCLE_STAGE_CHANGED && !sub.stages.has(e.payload.to)) return false;
   if (sub.types && e.topic === Topic.INTERACTION_RECORDED && !sub.types.has(e.payload.type)) return false;
   if (sub.purposes && e.topic === Topic.CONSENT_CHANGED && !sub.purposes.has(e.payload.purpose)) return false;
+  if (sub.segmentIds && e.topic === Topic.SEGMENT_MEMBERSHIP_CHANGED && !sub.segmentIds.has(e.payload.segmentId)) return false;
   return true;
 }
 

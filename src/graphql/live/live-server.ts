@@ -43,6 +43,7 @@ const TOPIC_OF_FIELD: Record<string, Topic> = {
   customerMerged: Topic.CUSTOMER_MERGED,
   consentChanged: Topic.CONSENT_CHANGED,
   customerErased: Topic.CUSTOMER_ERASED,
+  segmentMembershipChanged: Topic.SEGMENT_MEMBERSHIP_CHANGED,
 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -276,6 +277,10 @@ export class LiveServer {
         stages: args.stages ? new Set(args.stages) : null,
         types: args.types ? new Set(args.types) : null,
         purposes: purposeFilter,
+        segmentIds: args.segmentIds ? new Set((args.segmentIds as string[]).map((s, i) => {
+          if (!UUID.test(s)) throw new InputError([{ field: `segmentIds[${i}]`, message: 'must be a segment id (UUID)' }]);
+          return s.toLowerCase();
+        })) : null,
         consent,
         operation: `Subscription.${field.name.value}`,
         customerIds,

@@ -52,6 +52,8 @@ export const ANALYTICS_FIELDS: ReadonlySet<string> = new Set([
   // Not aggregates, but each reads or rewrites a person's whole history.
   'Query.exportCustomer',
   'Mutation.eraseCustomer',
+  'Query.rfmDistribution',
+  'Mutation.refitValueModel',
 ]);
 
 function returnsList(type: GraphQLOutputType): boolean {

@@ -11,6 +11,7 @@ import { NotFoundError } from '../shared/errors';
 import { groupBy } from '../shared/group-by';
 import { ConsentStatus, type ConsentDecision, type ConsentResult } from './consent.types';
 import { consentWriteSql, planConsents, readStates, stateKey } from './consent.writer';
+import type { SegmentService } from '../segments/segment.service';
 
 type Row = Record<string, any>;
 
@@ -32,6 +33,7 @@ function toDecision(row: Row): ConsentDecision {
 export class ConsentService {
   constructor(
     private readonly dataSource: DataSource,
+    private readonly segments: Pick<SegmentService, 'refresh'>,
     private readonly signal?: CommitSignal,
   ) {}
 
@@ -93,6 +95,7 @@ export class ConsentService {
       ...auditInsertSql([{ ...audit, kind: AuditKind.MUTATION, customerIds: [row.id], details: { purpose: d.purpose, status: d.status, applied: plan.applied.get(decision.id) } }], param),
     ];
     await tx.query(`WITH ${parts.join(',\n')}\nSELECT 1`, params);
+    await this.segments.refresh(tx, [row.id]);
     const state = plan.after.get(stateKey(row.id, d.purpose))!;
     return { customerId: row.id, purpose: d.purpose, status: state.status, since: state.at, applied: plan.applied.get(decision.id)! };
   }

@@ -1,4 +1,4 @@
-import { Field, InputType } from 'type-graphql';
+import { Field, ID, InputType } from 'type-graphql';
 
 import { IdentifierType } from '../shared/identifier-type.enum';
 import { Channel } from '../shared/channel.enum';
@@ -43,4 +43,7 @@ export class CustomerFilter {
 
   @Field(() => ConsentFilter, { nullable: true, description: 'Whose decision in force for a purpose is this status (a campaign audience: GRANTED).' })
   consent?: ConsentFilter | null;
+
+  @Field(() => ID, { nullable: true, description: 'Members of this segment now.' })
+  segment?: string | null;
 }

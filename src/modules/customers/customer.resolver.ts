@@ -41,6 +41,7 @@ export class CustomerResolver {
     @Ctx() ctx: CustomerContext,
   ): Promise<ConnectionShape<Customer>> {
     checkFirst(first, MAX_PAGE, 'first');
+    if (filter?.segment != null && !UUID.test(filter.segment)) throw new InputError([{ field: 'filter.segment', message: `"${filter.segment}" is not a segment id` }]);
     if (filter?.consent) {
       const purpose = filter.consent.purpose.trim().toUpperCase();
       if (!ctx.config.consentPurposes.includes(purpose)) {

@@ -89,6 +89,7 @@ export class CustomerService {
     if (filter?.maxNetRevenue) where.push(`c.net_revenue <= ${param(filter.maxNetRevenue)}::numeric`);
     if (filter?.lastPurchaseBefore) where.push(`c.last_purchase_at < ${param(filter.lastPurchaseBefore)}`);
     if (filter?.lastPurchaseAfter) where.push(`c.last_purchase_at >= ${param(filter.lastPurchaseAfter)}`);
+    if (filter?.segment) where.push(`EXISTS (SELECT 1 FROM segment_member m WHERE m.segment_id = ${param(filter.segment)}::uuid AND m.customer_id = c.id)`);
     if (filter?.consent) {
       const { purpose, status } = filter.consent;
       where.push(

@@ -8,6 +8,7 @@ import type { SweepResult } from '../lifecycle/lifecycle.service';
 import { loadHistories } from './customer-history';
 import type { Derivation } from './recompute';
 import { writeDerived } from './derived-state.writer';
+import type { SegmentService } from '../segments/segment.service';
 
 /**
  * Moves every customer whose stage changes (or whose journey is abandoned) by time alone at or
@@ -20,6 +21,7 @@ export class Sweep {
     private readonly derivation: Derivation,
     private readonly batchSize = 500,
     private readonly signal?: CommitSignal,
+    private readonly segments?: Pick<SegmentService, 'refresh'>,
   ) {}
 
   async sweep(asOf: Date): Promise<SweepResult> {
@@ -48,7 +50,9 @@ export class Sweep {
           }
           const events = stageChangedEvents(derived.map((d) => d.lifecycle));
           await writeDerived(tx, derived, events);
-          return { count: due.length, wroteEvents: events.length > 0 };
+          // The due customers only: what a sweep costs follows them, not the segments' sizes.
+          await this.segments?.refresh(tx, due.map((d) => d.id));
+          return { count: due.length, wroteEvents: true };
         }),
       );
       if (wroteEvents) this.signal?.committed();

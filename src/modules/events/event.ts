@@ -12,6 +12,7 @@ export enum Topic {
   CUSTOMER_MERGED = 'CUSTOMER_MERGED',
   CONSENT_CHANGED = 'CONSENT_CHANGED',
   CUSTOMER_ERASED = 'CUSTOMER_ERASED',
+  SEGMENT_MEMBERSHIP_CHANGED = 'SEGMENT_MEMBERSHIP_CHANGED',
 }
 
 export interface StageChangedPayload {
@@ -62,12 +63,19 @@ export interface CustomerErasedPayload {
   at: string;
 }
 
+export interface SegmentMembershipPayload {
+  segmentId: string;
+  change: 'ENTERED' | 'LEFT';
+  at: string;
+}
+
 export interface PayloadOf {
   [Topic.LIFECYCLE_STAGE_CHANGED]: StageChangedPayload;
   [Topic.INTERACTION_RECORDED]: InteractionRecordedPayload;
   [Topic.CUSTOMER_MERGED]: CustomerMergedPayload;
   [Topic.CONSENT_CHANGED]: ConsentChangedPayload;
   [Topic.CUSTOMER_ERASED]: CustomerErasedPayload;
+  [Topic.SEGMENT_MEMBERSHIP_CHANGED]: SegmentMembershipPayload;
 }
 
 /** An event about to be written, in the transaction of the change it reports. */

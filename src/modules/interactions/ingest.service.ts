@@ -15,6 +15,7 @@ import { planConsents, readStates, stateKey, type ConsentPlan } from '../consent
 import type { CommitSignal } from '../events/event';
 import type { Channel } from '../shared/channel.enum';
 import type { Suppression } from '../identity/suppression';
+import type { SegmentService } from '../segments/segment.service';
 import type { DerivationStep, PendingTouch } from './derivation-step';
 import { writeBatch } from './interaction.writer';
 import type { InteractionData } from './validate-interaction';
@@ -97,6 +98,7 @@ export class IngestService {
     config: { identifierLimits: IdentifierLimits },
     private readonly derivation: DerivationStep,
     private readonly suppression: Suppression,
+    private readonly segments: Pick<SegmentService, 'refresh'>,
     private readonly signal?: CommitSignal,
   ) {
     this.limits = config.identifierLimits;
@@ -259,6 +261,8 @@ export class IngestService {
       liftedSuppressions: lifted,
       audit: audit && auditOf(audit, outcomes, plan.merges.length, consents?.plan.decisions.length ?? 0, lifted.length),
     });
+    // After the write: segment memberships of the customers it touched (those merged away leave).
+    await this.segments.refresh(tx, [...plan.touched.keys(), ...plan.merges.map((m) => m.mergedId)]);
     return outcomes;
   }
 

@@ -9,13 +9,15 @@ import { InteractionType } from '../interactions/interaction-type.enum';
 import { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
 import { explain } from '../lifecycle/rules';
 import { ConsentFilter } from '../shared/consent-status.enum';
-import { ConsentChangedEvent, CustomerErasedEvent, CustomerMergedEvent, InteractionRecordedEvent, LifecycleStageChange } from './live.types';
+import { Segment } from '../segments/segment.types';
+import { ConsentChangedEvent, CustomerErasedEvent, CustomerMergedEvent, InteractionRecordedEvent, LifecycleStageChange, SegmentMembershipEvent } from './live.types';
 
 /** What these resolvers read from an operation's context (src/graphql/context.ts builds it). */
 export interface LiveContext {
   loaders: {
     customer: DataLoader<string, Customer | null>;
     interaction: DataLoader<string, Interaction | null>;
+    segment: DataLoader<string, Segment | null>;
   };
 }
 
@@ -68,6 +70,17 @@ export class LiveResolver {
     @Arg('purposes', () => [String], { nullable: true, description: 'Only these purposes.' }) _purposes: string[] | null,
     @Arg('after', () => String, { nullable: true, description: AFTER }) _after: string | null,
   ): ConsentChangedEvent {
+    return event;
+  }
+
+  @Authorized(Scope.SUBSCRIBE)
+  @Subscription(() => SegmentMembershipEvent, { subscribe: servedByLiveServer, description: 'Entries into and exits from segments, as the writes that cause them commit.' })
+  segmentMembershipChanged(
+    @Root() event: SegmentMembershipEvent,
+    @Arg('segmentIds', () => [ID], { nullable: true, description: 'Only these segments.' }) _segmentIds: string[] | null,
+    @Arg('customerId', () => ID, { nullable: true, description: CUSTOMER }) _customerId: string | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER }) _after: string | null,
+  ): SegmentMembershipEvent {
     return event;
   }
 
@@ -131,6 +144,20 @@ export class ConsentChangedEventResolver {
   @FieldResolver(() => Customer, { nullable: true, description: 'The customer now (the survivor if it was merged since). Needs the read scope.' })
   customer(@Root() e: ConsentChangedEvent, @Ctx() ctx: LiveContext): Promise<Customer | null> {
     return ctx.loaders.customer.load(e.customerId);
+  }
+}
+
+@Resolver(() => SegmentMembershipEvent)
+export class SegmentMembershipEventResolver {
+  @Authorized(Scope.READ)
+  @FieldResolver(() => Customer, { nullable: true, description: 'The customer now. Needs the read scope.' })
+  customer(@Root() e: SegmentMembershipEvent, @Ctx() ctx: LiveContext): Promise<Customer | null> {
+    return ctx.loaders.customer.load(e.customerId);
+  }
+
+  @FieldResolver(() => Segment, { nullable: true, description: 'The segment (null once deleted).' })
+  segment(@Root() e: SegmentMembershipEvent, @Ctx() ctx: LiveContext): Promise<Segment | null> {
+    return ctx.loaders.segment.load(e.segmentId);
   }
 }
 

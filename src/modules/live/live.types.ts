@@ -12,6 +12,7 @@ import type { LifecycleFacts } from '../lifecycle/rules';
 import { Topic, type StoredEvent } from '../events/event';
 import { maskIdentifier } from '../pii/mask';
 import { PersonalData } from '../pii/personal-data';
+import { MembershipChange } from '../segments/segment.types';
 
 /**
  * A stored transition as an event: the same fields, plus where it stands in the event log. The
@@ -134,7 +135,25 @@ export class CustomerErasedEvent {
   at!: Date;
 }
 
-export type LiveEventObject = LifecycleStageChange | InteractionRecordedEvent | CustomerMergedEvent | ConsentChangedEvent | CustomerErasedEvent;
+@ObjectType({ description: 'A customer entered or left a segment.' })
+export class SegmentMembershipEvent {
+  @Field({ description: 'Pass as `after` to receive every later event, none twice.' })
+  cursor!: string;
+
+  @Field(() => ID)
+  segmentId!: string;
+
+  @Field(() => MembershipChange)
+  change!: MembershipChange;
+
+  @Field(() => ID)
+  customerId!: string;
+
+  @Field()
+  at!: Date;
+}
+
+export type LiveEventObject = LifecycleStageChange | InteractionRecordedEvent | CustomerMergedEvent | ConsentChangedEvent | CustomerErasedEvent | SegmentMembershipEvent;
 
 /** The GraphQL object of a stored event (its payload holds only ids, enum values and ISO strings). */
 export function toEventObject(e: StoredEvent): LiveEventObject {
@@ -198,6 +217,10 @@ export function toEventObject(e: StoredEvent): LiveEventObject {
     case Topic.CUSTOMER_ERASED: {
       const p = e.payload;
       return Object.assign(new CustomerErasedEvent(), { cursor: e.cursor, customerId: e.customerId, mergedCustomerIds: p.mergedIds, erasureId: p.erasureId, at: new Date(p.at) });
+    }
+    case Topic.SEGMENT_MEMBERSHIP_CHANGED: {
+      const p = e.payload;
+      return Object.assign(new SegmentMembershipEvent(), { cursor: e.cursor, segmentId: p.segmentId, change: p.change as MembershipChange, customerId: e.customerId, at: new Date(p.at) });
     }
   }
 }

@@ -11,6 +11,7 @@ import type { Suppression } from '../identity/suppression';
 import { IdentifierType } from '../shared/identifier-type.enum';
 import { InputError, NotFoundError } from '../shared/errors';
 import type { ErasedRows, ErasureReceipt } from './erasure.types';
+import type { SegmentService } from '../segments/segment.service';
 
 type Row = Record<string, any>;
 
@@ -45,6 +46,7 @@ export class ErasureService {
     private readonly dataSource: DataSource,
     private readonly suppression: Suppression,
     private readonly blocklist: ReadonlySet<string>,
+    private readonly segments: Pick<SegmentService, 'refresh'>,
     private readonly signal?: CommitSignal,
   ) {}
 
@@ -172,6 +174,8 @@ export class ErasureService {
       SELECT * FROM receipt`,
       params,
     );
+    // Traits and identifiers are gone: segments defined on them lose the person.
+    await this.segments.refresh(tx, ids);
     return toReceipt(row);
   }
 }

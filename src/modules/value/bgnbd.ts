@@ -218,7 +218,32 @@ function expectationFactor(params: BgnbdParams, x: number, T: number, t: number)
   const ap = a + b - 1 - r;
   const settledFrom = Math.max(0, Math.ceil(-Math.min(ap, a, C)) + 1);
   const series = sumSeries(ap * z, (n) => (((ap + n + 1) * (a + n)) / ((C + n + 1) * (n + 2))) * z, { settledFrom });
-  return first - exp(u) * series;
+  const product = exp(u) * series;
+  if (Number.isFinite(product) || !(ap > 0)) return first - product;
+  // Large a (hardly any dropout): the series overflows while (1 − z)^(a−1) underflows. Their
+  // product is summed in logs instead, each term scaled by the largest so far.
+  return first - scaledSeries(u, ap, a, C, z);
+}
+
+/** exp(u) · Σ h_n of expectationFactor, summed as logarithms (all factors positive). */
+function scaledSeries(u: number, ap: number, a: number, C: number, z: number): number {
+  const lz = log(z);
+  let l = log(ap) + lz;
+  let max = l;
+  let sum = 1;
+  for (let n = 0; n < 10_000_000; n++) {
+    const step = log(ap + n + 1) + log(a + n) - log(C + n + 1) - log(n + 2) + lz;
+    l += step;
+    if (l > max) {
+      sum = sum * exp(max - l) + 1;
+      max = l;
+    } else {
+      sum += exp(l - max);
+    }
+    // Past the peak, the rest is below 1e-16 of the sum once a term is 40 logs down.
+    if (step < 0 && l < max - 40) break;
+  }
+  return exp(u + max + log(sum));
 }
 
 /**
