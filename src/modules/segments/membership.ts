@@ -42,11 +42,12 @@ export async function refreshMemberships(db: Queryable, segments: readonly Compi
         WHERE m.segment_id = x.segment_id AND m.customer_id = x.customer_id
           AND NOT EXISTS (SELECT 1 FROM desired d WHERE d.segment_id = x.segment_id AND d.customer_id = x.customer_id)
        RETURNING m.segment_id, m.customer_id),
+     -- Exits before entries, so that a merge reads "the merged one left, the survivor entered".
      changes AS (SELECT segment_id, customer_id, 'ENTERED' AS change FROM entered UNION ALL SELECT segment_id, customer_id, 'LEFT' FROM exited),
      logged AS (
        INSERT INTO event (topic, customer_id, payload)
        SELECT '${Topic.SEGMENT_MEMBERSHIP_CHANGED}', customer_id, jsonb_build_object('segmentId', segment_id, 'change', change, 'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-         FROM changes ORDER BY segment_id, customer_id)
+         FROM changes ORDER BY segment_id, change DESC, customer_id)
      SELECT (SELECT count(*) FROM entered)::int AS entered, (SELECT count(*) FROM exited)::int AS left`,
     params,
   );
