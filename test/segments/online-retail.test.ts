@@ -49,7 +49,8 @@ withDataSet('value and segments on the whole Online Retail data set', () => {
     let seen = 0;
     let after: string | null | undefined = null;
     for (;;) {
-      const page = (await t.gql(SegmentAudienceDocument, { segment: id, first: 100, after })).data!.customers;
+      const res = await t.gql(SegmentAudienceDocument, { segment: id, first: 100, after });
+      const page = res.data!.customers;
       seen += page.edges.length;
       if (!page.pageInfo.hasNextPage) break;
       after = page.pageInfo.endCursor;
