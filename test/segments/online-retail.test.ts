@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 
 import { DEFAULT_FILE, runImport } from '../../src/cli/import-online-retail';
-import { CreateSegmentDocument, RefitValueModelDocument, RfmDistributionDocument, SegmentAudienceDocument, SegmentDocument } from '../generated/graphql';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { CreateSegmentDocument, RefitValueModelDocument, RfmDistributionDocument, SegmentAudienceDocument, SegmentDocument, type SegmentAudienceQuery } from '../generated/graphql';
+import { startTestServer, type GraphQLResponse, type TestServer } from '../helpers/server';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -49,7 +49,7 @@ withDataSet('value and segments on the whole Online Retail data set', () => {
     let seen = 0;
     let after: string | null | undefined = null;
     for (;;) {
-      const res = await t.gql(SegmentAudienceDocument, { segment: id, first: 100, after });
+      const res: GraphQLResponse<SegmentAudienceQuery> = await t.gql(SegmentAudienceDocument, { segment: id, first: 100, after });
       const page = res.data!.customers;
       seen += page.edges.length;
       if (!page.pageInfo.hasNextPage) break;
