@@ -455,6 +455,10 @@ beforeAll(async () => {
   await t.record(interaction({ type: 'PAGE_VIEW', occurredAt: daysAgo(4), identifiers: [other] }));
   await t.record(interaction({ type: 'PURCHASE', amount: '20', occurredAt: daysAgo(3), identifiers: [watched] }));
   await t.record(interaction({ type: 'PAGE_VIEW', occurredAt: daysAgo(2), identifiers: [watched, other], consents: [{ purpose: 'SMS_MARKETING', status: 'GRANTED' }] }));
+  // The erasure scrubs the event log's copies too: wait for the events written so far before it, so
+  // a slow delivery cannot read an already erased payload.
+  const beforeErasure = subscriptions.filter((s) => !refused.includes(s) && ['consentChanged', 'customerMerged', 'interactionRecorded', 'lifecycleStageChanged'].includes(s.p.root.field));
+  await eventually(() => beforeErasure.every((s) => s.outcome.results.length > 0), 5000, 'the events written before the erasure');
   const erased = await t.gql(parse('mutation E($id: ID!) { eraseCustomer(id: $id, reason: "scope walk: the watched customer") { id } }'), { id: fx.watched }, t.keys.admin);
   if (erased.errors) throw new Error(JSON.stringify(erased.errors));
   const delivered = subscriptions.filter((s) => !refused.includes(s));
