@@ -1,6 +1,9 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import readline from 'node:readline';
 import zlib from 'node:zlib';
+
+import type { ImportSource } from './import';
 
 /**
  * The UCI "Online Retail" data set mapped onto interactions, exactly as
@@ -42,8 +45,8 @@ export interface RetailCounters {
   skippedNonPositive: number;
 }
 
-/** Splits one CSV line: fields may be quoted, with commas inside and "" for a quote. */
-export function parseCsvLine(line: string): string[] {
+/** Splits one CSV line: fields may be quoted, with delimiters inside and "" for a quote. */
+export function parseCsvLine(line: string, delimiter = ','): string[] {
   const fields: string[] = [];
   let i = 0;
   while (i <= line.length) {
@@ -67,9 +70,9 @@ export function parseCsvLine(line: string): string[] {
         }
       }
       fields.push(value);
-      i++; // the comma
+      i++; // the delimiter
     } else {
-      const comma = line.indexOf(',', i);
+      const comma = line.indexOf(delimiter, i);
       const end = comma === -1 ? line.length : comma;
       fields.push(line.slice(i, end));
       i = end + 1;
@@ -164,3 +167,20 @@ export async function readInteractions(file: string, options: { until?: Date } =
   }
   return { interactions, counters };
 }
+
+export const ONLINE_RETAIL_FILE = path.join(__dirname, '..', '..', '..', 'shared', 'datasets', 'online-retail.csv.gz');
+
+export const onlineRetailSource: ImportSource<RetailCounters> = {
+  name: 'Online Retail',
+  defaultFile: ONLINE_RETAIL_FILE,
+  read: (file, options) => readInteractions(file, { until: options.until }),
+  rows: [
+    ['lines read', (c) => c.lines],
+    ['lines without customer', (c) => c.linesWithoutCustomer],
+    ['invoices read', (c) => c.invoices],
+    ['purchases', (c) => c.purchases],
+    ['refunds', (c) => c.refunds],
+    ['skipped: no customer (invoices)', (c) => c.invoicesWithoutCustomer],
+    ['skipped: total not positive', (c) => c.skippedNonPositive],
+  ],
+};
