@@ -6,6 +6,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
 import express from 'express';
 import type { DataSource } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
@@ -43,6 +44,11 @@ import { piiAuditPlugin } from './graphql/pii-audit';
 import { ValueModelService } from './modules/value/value-model.service';
 import { SegmentService } from './modules/segments/segment.service';
 import { ConflictError } from './modules/shared/errors';
+import { createLogger, type Logger } from './observability/logger';
+import { Metrics, type PoolSample } from './observability/metrics';
+import { observabilityPlugin, requestIds, type Telemetry } from './graphql/plugins/observability';
+import { metricsHandler } from './graphql/metrics-endpoint';
+import { dashboardAssets, dashboardRouter } from './dashboard/assets';
 
 export interface RunningServer {
   url: string;
@@ -54,6 +60,9 @@ export interface RunningServer {
   live: LiveServer;
   /** The small pool that serves analytics queries, apart from profile reads and writes. */
   analyticsDataSource: DataSource;
+  /** The Prometheus series of this instance (GET /metrics). */
+  metrics: Metrics;
+  logger: Logger;
   /** Stops accepting, drains in-flight requests, then resolves. Does not close the DataSource. */
   stop(): Promise<void>;
 }
@@ -64,11 +73,12 @@ export function createServices(
   suppression: Suppression,
   signal?: CommitSignal,
   analyticsDataSource: DataSource = dataSource,
+  metrics?: Metrics,
 ): Services {
   const journeys = new JourneyService(config.journeyAbandonAfterDays);
   const derivation = new Derivation(config.lifecycle, journeys);
   const segments = new SegmentService(dataSource, config.consentPurposes, signal);
-  const lifecycle = new LifecycleService(dataSource, new Sweep(dataSource, derivation, config.sweepBatchSize, signal, segments), analyticsDataSource);
+  const lifecycle = new LifecycleService(dataSource, new Sweep(dataSource, derivation, config.sweepBatchSize, signal, segments, metrics), analyticsDataSource);
   return {
     config,
     apiKeys: new ApiKeyService(dataSource, config.apiKeyCacheSeconds),
@@ -78,7 +88,7 @@ export function createServices(
     interactions: new InteractionRepository(dataSource, config.defaultCurrency),
     journeys: new JourneyRepository(dataSource, config.defaultCurrency),
     transitions: new TransitionRepository(dataSource),
-    ingest: new IngestService(dataSource, config, derivation, suppression, segments, signal),
+    ingest: new IngestService(dataSource, config, derivation, suppression, segments, signal, metrics),
     lifecycle,
     analytics: new JourneyAnalyticsService(analyticsDataSource, config.defaultCurrency),
     consents: new ConsentService(dataSource, segments, signal),
@@ -91,6 +101,15 @@ export function createServices(
   };
 }
 
+/** A page served from the host it connects to (the dashboard) needs no CORS_ORIGINS entry. */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return !!host && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
 async function migrationsApplied(dataSource: DataSource): Promise<boolean> {
   return !(await dataSource.showMigrations());
 }
@@ -99,8 +118,15 @@ async function migrationsApplied(dataSource: DataSource): Promise<boolean> {
  * HTTP server with the GraphQL endpoint at /graphql, /health (process up) and /ready (database
  * reachable, migrations applied). `port` 0 picks a free port (tests).
  */
-export async function startServer(dataSource: DataSource, config: Config, port = config.port, host = config.host): Promise<RunningServer> {
-  const log = (line: string) => config.logLevel !== 'silent' && console.log(line);
+export async function startServer(
+  dataSource: DataSource,
+  config: Config,
+  port = config.port,
+  host = config.host,
+  options: { logger?: Logger } = {},
+): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.logLevel, { format: config.logFormat });
+  const log = (line: string) => logger.info(line);
   const url = (dataSource.options as PostgresConnectionOptions).url!;
   // Analytics aggregate over the whole base: their own small pool, so that however many arrive
   // at once, profile reads and writes keep their connections.
@@ -114,13 +140,30 @@ export async function startServer(dataSource: DataSource, config: Config, port =
   const suppression = await Suppression.load(dataSource, config.suppressionSecret);
   const stale = await suppression.staleEntries(dataSource);
   if (stale) console.warn(`[privacy] ${stale} suppressed identifiers were hashed with another secret than SUPPRESSION_SECRET's: they no longer block anything`);
-  const services = createServices(dataSource, config, suppression, relay, analyticsDataSource);
+  let live: LiveServer | undefined;
+  const pool = (name: string, ds: DataSource): PoolSample => {
+    // TypeORM's PostgreSQL driver keeps its pg.Pool as `master`.
+    const p = (ds.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } }).master;
+    return { name, total: p?.totalCount ?? 0, idle: p?.idleCount ?? 0, waiting: p?.waitingCount ?? 0 };
+  };
+  const metrics = new Metrics({
+    live: () => {
+      const s = live?.snapshot();
+      return s ?? { connections: 0, subscriptions: 0, messages: 0, slowConsumerCloses: 0, revokedCloses: 0 };
+    },
+    pools: () => [pool('api', dataSource), pool('analytics', analyticsDataSource)],
+  });
+  const telemetry: Telemetry = { metrics, logger };
+  const services = createServices(dataSource, config, suppression, relay, analyticsDataSource, metrics);
+  relay.subscribe((events) => metrics.eventsRead(events));
   await relay.start();
   const app = express();
   app.disable('x-powered-by');
   const httpServer = http.createServer(app);
   const schema = buildSchema();
-  const live = new LiveServer(httpServer, schema, services, relay, {
+  live = new LiveServer(httpServer, schema, services, relay, {
+    telemetry,
+    allowOrigin: (origin, hostHeader) => !origin || config.corsOrigins.includes(origin) || sameOrigin(origin, hostHeader),
     maxBufferBytes: config.liveMaxBufferBytes,
     keyCheckSeconds: config.liveKeyCheckSeconds,
     maxPayloadBytes: config.maxBodyBytes,
@@ -146,6 +189,7 @@ export async function startServer(dataSource: DataSource, config: Config, port =
       ApolloServerPluginDrainHttpServer({ httpServer }),
       operationLimitsPlugin(config.limits),
       piiAuditPlugin(),
+      observabilityPlugin(telemetry),
       ...(config.introspection ? [] : [ApolloServerPluginLandingPageDisabled()]),
     ],
   });
@@ -154,8 +198,11 @@ export async function startServer(dataSource: DataSource, config: Config, port =
   // How late timers fire: the first thing to look at when latencies grow.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
+  const liveServer = live;
+  app.use(requestIds(telemetry));
+  app.get('/metrics', metricsHandler(metrics, config.metricsToken));
   app.get('/health', (_req, res) => {
-    const { connections, subscriptions } = live.snapshot();
+    const { connections, subscriptions } = liveServer.snapshot();
     const { rss, heapUsed } = process.memoryUsage();
     const ms = (ns: number) => Math.round(ns / 1e5) / 10;
     res.json({
@@ -178,6 +225,23 @@ export async function startServer(dataSource: DataSource, config: Config, port =
       res.status(503).json({ status: 'unavailable', reason: `database unreachable: ${(err as Error).message}` });
     }
   });
+  // Built (or read from dist/) from now on, so the first page load does not wait; a failed build is answered 503.
+  app.use('/dashboard', dashboardRouter(dashboardAssets()));
+  if (config.corsOrigins.length) {
+    // Before the key check: a browser's preflight carries no key. Keys travel in a header, never
+    // in cookies, so credentials are never allowed.
+    app.use(
+      '/graphql',
+      cors({
+        origin: config.corsOrigins,
+        methods: ['GET', 'POST', 'OPTIONS'],
+        allowedHeaders: ['authorization', 'content-type', 'apollo-require-preflight', 'x-request-id'],
+        exposedHeaders: ['retry-after', 'x-request-id'],
+        credentials: false,
+        maxAge: 600,
+      }),
+    );
+  }
   app.use(
     '/graphql',
     // The key and its rate are checked from the headers, before the body is read.
@@ -185,7 +249,11 @@ export async function startServer(dataSource: DataSource, config: Config, port =
     express.json({ limit: config.maxBodyBytes }),
     refuseDeepNesting,
     expressMiddleware(apollo, {
-      context: async ({ req }) => contextFor(services, (req as AuthenticatedRequest).principal),
+      context: async ({ req, res }) => ({
+        ...contextFor(services, (req as AuthenticatedRequest).principal),
+        requestId: res.locals.requestId as string | undefined,
+        httpLocals: res.locals,
+      }),
     }),
   );
   app.use(notFound);
@@ -235,7 +303,7 @@ export async function startServer(dataSource: DataSource, config: Config, port =
     config.sweepIntervalSeconds > 0
       ? setInterval(() => {
           sweeping ??= housekeeping()
-            .catch((err) => console.error('[lifecycle] sweep failed:', err))
+            .catch((err) => logger.error({ err }, 'housekeeping (sweep, pruning, segment sizes, value refit) failed'))
             .finally(() => (sweeping = null));
         }, config.sweepIntervalSeconds * 1000)
       : undefined;
@@ -247,12 +315,14 @@ export async function startServer(dataSource: DataSource, config: Config, port =
     port: actualPort,
     services,
     relay,
-    live,
+    live: liveServer,
     analyticsDataSource,
+    metrics,
+    logger,
     async stop() {
       clearInterval(sweepTimer);
       loopDelay.disable();
-      await live.stop();
+      await liveServer.stop();
       await apollo.stop();
       await sweeping;
       await services.segments.stop();

@@ -23,7 +23,13 @@ export interface Config {
   /** How long a verified API key is trusted before it is read again (revocation delay). */
   apiKeyCacheSeconds: number;
   maxBatchSize: number;
-  logLevel: 'silent' | 'info' | 'debug';
+  logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** JSON lines, or pretty lines for a person; unset: pretty when stdout is a terminal. */
+  logFormat?: 'json' | 'pretty';
+  /** Bearer token /metrics asks for; unset: /metrics is open. */
+  metricsToken?: string;
+  /** Origins whose browser pages may call the API (CORS) and open its websocket; empty: same origin only. */
+  corsOrigins: string[];
   lifecycle: LifecycleThresholds;
   /** Seconds between two lifecycle sweeps in the server; 0 turns the periodic sweep off. */
   sweepIntervalSeconds: number;
@@ -203,9 +209,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .map((v) => v.trim().toLowerCase())
     .filter(Boolean);
   const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
-  if (!['silent', 'info', 'debug'].includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be silent, info or debug, got "${env.LOG_LEVEL}"`);
+  if (!['silent', 'error', 'warn', 'info', 'debug'].includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be silent, error, warn, info or debug, got "${env.LOG_LEVEL}"`);
   }
+  const logFormat = env.LOG_FORMAT?.trim() || undefined;
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
+    throw new ConfigError(`LOG_FORMAT must be json or pretty, got "${env.LOG_FORMAT}"`);
+  }
+  const metricsToken = env.METRICS_TOKEN?.trim() || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN must be at least 16 characters (it guards /metrics)');
+  }
+  const corsOrigins = (env.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((o) => {
+      let url: URL;
+      try {
+        url = new URL(o);
+      } catch {
+        throw new ConfigError(`CORS_ORIGINS: "${o}" is not an origin such as https://shop.example.com`);
+      }
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== o.replace(/\/$/, '')) {
+        throw new ConfigError(`CORS_ORIGINS: "${o}" is not an origin (scheme, host and port only, such as https://shop.example.com:8443)`);
+      }
+      return url.origin;
+    });
   const lifecycle: LifecycleThresholds = {
     atRiskAfterDays: int(env, 'LIFECYCLE_AT_RISK_AFTER_DAYS', 90, 1, 3650),
     churnAfterDays: int(env, 'LIFECYCLE_CHURN_AFTER_DAYS', 365, 1, 3650),
@@ -230,6 +260,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeyCacheSeconds: int(env, 'API_KEY_CACHE_SECONDS', 5, 0, 3600),
     maxBatchSize: 1000,
     logLevel,
+    logFormat: logFormat as Config['logFormat'],
+    metricsToken,
+    corsOrigins,
     lifecycle,
     sweepIntervalSeconds: int(env, 'LIFECYCLE_SWEEP_SECONDS', 60, 0, 86400),
     sweepBatchSize: int(env, 'LIFECYCLE_SWEEP_BATCH', 500, 1, 10000),

@@ -66,6 +66,10 @@ export interface Context
   loaders: Loaders;
   /** Customers whose personal data this operation returned unmasked; audited once it is answered. */
   piiRead: Set<string>;
+  /** The request's id (HTTP: x-request-id), for the log. */
+  requestId?: string;
+  /** The HTTP response's locals, where the log notes that the operation was logged. */
+  httpLocals?: Record<string, unknown>;
 }
 
 /** Extracts the bearer token from an `Authorization` header (or graphql-ws connection params). */

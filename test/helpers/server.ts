@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import { loadConfig, type Config } from '../../src/config';
 import { createDataSource, queryCounter } from '../../src/data-source';
 import { Scope } from '../../src/modules/access/scope.enum';
+import type { Logger } from '../../src/observability/logger';
 import { startServer, type RunningServer } from '../../src/server';
 import { RecordInteractionDocument, type RecordInteractionInput, type RecordInteractionMutation } from '../generated/graphql';
 import { createTestDatabase } from './test-database';
@@ -33,7 +34,7 @@ export interface TestServer {
 }
 
 /** A real server on a free port, on a fresh database of its own, with one key per scope set. */
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Partial<Config> = {}, options: { logger?: Logger } = {}): Promise<TestServer> {
   const db = await createTestDatabase();
   const base = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
   const config: Config = {
@@ -47,7 +48,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
   };
   const dataSource = createDataSource(db.url, { poolSize: 24, statementTimeoutMs: config.statementTimeoutMs });
   await dataSource.initialize();
-  const server = await startServer(dataSource, config, 0, '127.0.0.1');
+  const server = await startServer(dataSource, config, 0, '127.0.0.1', options);
   const apiKeys = server.services.apiKeys;
   const keys = {
     admin: (await apiKeys.create('test admin', [Scope.ADMIN])).key,

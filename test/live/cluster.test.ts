@@ -30,7 +30,7 @@ function startInstance(databaseUrl: string, name: string): Promise<Instance> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${instance.output}`)), 60_000);
     const check = setInterval(() => {
-      const match = instance.output.match(/API ready at (http:\/\/\S+)/);
+      const match = instance.output.match(/API ready at (http:\/\/[^\s"]+)/);
       if (match) {
         clearInterval(check);
         clearTimeout(timer);

@@ -48,7 +48,7 @@ describe('the server process', () => {
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
 
-    const [, url] = await waitFor(/API ready at (http:\/\/\S+)/);
+    const [, url] = await waitFor(/API ready at (http:\/\/[^\s"]+)/);
     const [, key] = output.match(/^\s+(cg_\S+)$/m)!;
     const post = async (query: string) => {
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query }) });

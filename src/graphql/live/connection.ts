@@ -18,6 +18,11 @@ export interface SocketOptions {
   maxSubscriptionsPerKey: number;
   initTimeoutMs?: number;
   heartbeatMs?: number;
+  /**
+   * Whether a browser page of `origin` may open a connection (CORS_ORIGINS); a client that sends
+   * no Origin (not a browser) always may. Unset: any origin.
+   */
+  allowOrigin?: (origin: string | undefined, host: string | undefined) => boolean;
 }
 
 /** What the protocol does with a socket's messages, and with its operations once it closes. */
@@ -81,6 +86,10 @@ export class LiveSockets {
       path: '/graphql',
       maxPayload: options.maxPayloadBytes,
       handleProtocols: (protocols) => (protocols.has(LIVE_PROTOCOL) ? LIVE_PROTOCOL : false),
+      verifyClient: options.allowOrigin
+        ? ({ origin, req }: { origin: string; req: http.IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) =>
+            options.allowOrigin!(origin || undefined, req.headers.host) ? done(true) : done(false, 403, 'Origin not allowed (CORS_ORIGINS)')
+        : undefined,
     });
     this.wss.on('connection', (socket) => this.opened(socket));
     const keyCheck = setInterval(() => void this.checkKeys(), options.keyCheckSeconds * 1000);

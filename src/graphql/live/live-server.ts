@@ -28,9 +28,19 @@ import { DocumentCache } from './documents';
 import { FanOut, groupKey, type LiveStats, type Subscription } from './fan-out';
 import { formatted, LiveCloseCode, MessageType, pong, readMessage, subscribeRequest, type Errors, type SubscribePayload } from './protocol';
 import { replay } from './replay';
+import { outcomeOf, recordOperation, type Telemetry } from '../plugins/observability';
 import { LiveReadAudit, piiReadEntry, rootFields } from '../pii-audit';
 
+/** What the log and the metrics say of one websocket operation. */
+interface Observation {
+  type: string;
+  name: string | null;
+  outcome: string;
+}
+
 export interface LiveOptions extends SocketOptions {
+  /** Where each operation is counted and logged. */
+  telemetry?: Telemetry;
   /** Bytes that may wait in one connection's send buffer before it is closed with 4413. */
   maxBufferBytes: number;
   limits: OperationLimits;
@@ -159,11 +169,19 @@ export class LiveServer {
         if (!request) return conn.close(LiveCloseCode.BadRequest, 'Invalid message received: subscribe needs an id and payload.query');
         const { id, payload } = request;
         if (conn.subs.has(id)) return conn.close(LiveCloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
+        const started = performance.now();
+        const obs: Observation = { type: 'unknown', name: typeof payload.operationName === 'string' ? payload.operationName : null, outcome: 'ok' };
         const overCap = this.sockets.operationCapError(conn, conn.principal.id);
-        if (overCap) return this.fail(conn, id, overCap);
-        const waitMs = this.services.rateLimiter.take(conn.principal.id, conn.principal.rateLimit);
-        if (waitMs > 0) return this.fail(conn, id, new RateLimitedError(`The API key "${conn.principal.name}" is over its request rate; retry in ${waitMs} ms.`, waitMs));
-        return this.subscribe(conn, id, payload);
+        const waitMs = overCap ? 0 : this.services.rateLimiter.take(conn.principal.id, conn.principal.rateLimit);
+        if (overCap) this.fail(conn, id, overCap, obs);
+        else if (waitMs > 0) this.fail(conn, id, new RateLimitedError(`The API key "${conn.principal.name}" is over its request rate; retry in ${waitMs} ms.`, waitMs), obs);
+        else await this.subscribe(conn, id, payload, obs);
+        const telemetry = this.options.telemetry;
+        if (telemetry) {
+          const { principal } = conn;
+          recordOperation(telemetry, { transport: 'ws', ...obs, durationMs: performance.now() - started, keyId: principal?.id ?? null, keyName: principal?.name ?? null });
+        }
+        return;
       }
       case MessageType.Complete: {
         const sub = conn.subs.get(message.id as string);
@@ -187,32 +205,36 @@ export class LiveServer {
   }
 
   /** Ends the operation with an `error` message. */
-  private fail(conn: LiveConnection, id: string, error: Errors | unknown): void {
+  private fail(conn: LiveConnection, id: string, error: Errors | unknown, obs?: Observation): void {
     conn.subs.delete(id);
-    conn.sendJson({ id, type: MessageType.Error, payload: Array.isArray(error) ? error : formatted([toGraphQLError(error)]) });
+    const payload = Array.isArray(error) ? (error as Errors) : formatted([toGraphQLError(error)]);
+    if (obs) obs.outcome = outcomeOf(payload);
+    conn.sendJson({ id, type: MessageType.Error, payload });
   }
 
   private context(principal: Principal): Context {
     return { ...this.services, principal, loaders: createLoaders(this.services), piiRead: new Set() };
   }
 
-  private async subscribe(conn: LiveConnection, id: string, payload: SubscribePayload): Promise<void> {
+  private async subscribe(conn: LiveConnection, id: string, payload: SubscribePayload, obs: Observation): Promise<void> {
     // Where live delivery would start, taken before anything asynchronous: the replay covers the rest.
     const head = this.relay.head;
     const { document, errors } = this.documents.parse(payload.query);
-    if (!document) return this.fail(conn, id, errors!);
+    if (!document) return this.fail(conn, id, errors!, obs);
     const operationName = typeof payload.operationName === 'string' ? payload.operationName : undefined;
     const operation = getOperationAST(document, operationName);
-    if (!operation) return this.fail(conn, id, new InputError([{ field: 'operationName', message: 'names no operation of the document' }]));
+    if (!operation) return this.fail(conn, id, new InputError([{ field: 'operationName', message: 'names no operation of the document' }]), obs);
+    obs.type = operation.operation;
+    obs.name = operation.name?.value ?? obs.name;
     const rawVariables = (payload.variables ?? {}) as Record<string, unknown>;
-    if (typeof rawVariables !== 'object' || Array.isArray(rawVariables)) return this.fail(conn, id, new InputError([{ field: 'variables', message: 'must be an object' }]));
+    if (typeof rawVariables !== 'object' || Array.isArray(rawVariables)) return this.fail(conn, id, new InputError([{ field: 'variables', message: 'must be an object' }]), obs);
     const principal = conn.principal!;
     const cost = checkCost(this.schema, document, operationName, rawVariables, this.options.limits);
-    if (cost instanceof GraphQLError) return this.fail(conn, id, cost);
+    if (cost instanceof GraphQLError) return this.fail(conn, id, cost, obs);
 
     const coerced = getVariableValues(this.schema, operation.variableDefinitions ?? [], rawVariables);
     if (coerced.errors) {
-      return this.fail(conn, id, coerced.errors.map((e) => ({ message: e.message, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: 'BAD_USER_INPUT' } })));
+      return this.fail(conn, id, coerced.errors.map((e) => ({ message: e.message, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: 'BAD_USER_INPUT' } })), obs);
     }
 
     if (operation.operation !== 'subscription') {
@@ -223,22 +245,24 @@ export class LiveServer {
       if (contextValue.piiRead!.size) await this.services.audit.record([piiReadEntry(principal, rootFields(operation), operation.name?.value, contextValue.piiRead!)]);
       if (!conn.subs.has(id)) return;
       conn.subs.delete(id);
-      conn.sendJson({ id, type: MessageType.Next, payload: result.errors ? { ...result, errors: formatted(result.errors) } : result });
+      const errors = result.errors ? formatted(result.errors) : undefined;
+      obs.outcome = outcomeOf(errors);
+      conn.sendJson({ id, type: MessageType.Next, payload: errors ? { ...result, errors } : result });
       conn.sendJson({ id, type: MessageType.Complete });
       return;
     }
 
     const field = rootField(document, operation);
     const topic = field && TOPIC_OF_FIELD[field.name.value];
-    if (!field || !topic) return this.fail(conn, id, new InputError([{ field: field?.name.value ?? 'subscription', message: 'is not a subscription' }]));
+    if (!field || !topic) return this.fail(conn, id, new InputError([{ field: field?.name.value ?? 'subscription', message: 'is not a subscription' }]), obs);
     if (!hasScope(principal, Scope.SUBSCRIBE)) {
-      return this.fail(conn, id, new ForbiddenError(`The API key "${principal.name}" lacks the subscribe scope needed for Subscription.${field.name.value}.`));
+      return this.fail(conn, id, new ForbiddenError(`The API key "${principal.name}" lacks the subscribe scope needed for Subscription.${field.name.value}.`), obs);
     }
     let args: Record<string, any>;
     try {
       args = getArgumentValues(this.schema.getSubscriptionType()!.getFields()[field.name.value], field, coerced.coerced);
     } catch (err) {
-      return this.fail(conn, id, new InputError([{ field: field.name.value, message: (err as Error).message }]));
+      return this.fail(conn, id, new InputError([{ field: field.name.value, message: (err as Error).message }]), obs);
     }
 
     conn.subs.set(id, { id, conn } as Subscription);
@@ -293,7 +317,7 @@ export class LiveServer {
     } catch (err) {
       const error = toGraphQLError(err);
       if (error.extensions.code === ErrorCode.INTERNAL_SERVER_ERROR) console.error('[live] subscribe failed:', err);
-      if (conn.subs.has(id)) this.fail(conn, id, error);
+      if (conn.subs.has(id)) this.fail(conn, id, error, obs);
     }
   }
 }

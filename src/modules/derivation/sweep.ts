@@ -10,6 +10,11 @@ import type { Derivation } from './recompute';
 import { writeDerived } from './derived-state.writer';
 import type { SegmentService } from '../segments/segment.service';
 
+/** Told the result and duration of every sweep (metrics). */
+export interface SweepObserver {
+  swept(result: SweepResult, durationMs: number): void;
+}
+
 /**
  * Moves every customer whose stage changes (or whose journey is abandoned) by time alone at or
  * before `asOf`, in batches (FOR UPDATE SKIP LOCKED, so several servers can sweep at once). Only
@@ -22,9 +27,17 @@ export class Sweep {
     private readonly batchSize = 500,
     private readonly signal?: CommitSignal,
     private readonly segments?: Pick<SegmentService, 'refresh'>,
+    private readonly observer?: SweepObserver,
   ) {}
 
   async sweep(asOf: Date): Promise<SweepResult> {
+    const started = performance.now();
+    const result = await this.sweepBatches(asOf);
+    this.observer?.swept(result, performance.now() - started);
+    return result;
+  }
+
+  private async sweepBatches(asOf: Date): Promise<SweepResult> {
     let examined = 0;
     let moved = 0;
     const movedByStage = new Map<LifecycleStage, number>();

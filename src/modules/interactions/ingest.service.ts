@@ -64,6 +64,11 @@ export interface IngestOutcome {
   consents?: ConsentOutcome[];
 }
 
+/** Told the outcomes of every ingest call, once it has committed (metrics). */
+export interface IngestObserver {
+  ingested(outcomes: readonly IngestOutcome[]): void;
+}
+
 export const SUPPRESSED_IDENTIFIER = 'SUPPRESSED_IDENTIFIER';
 
 const RETRYABLE = new Set(['40P01', '40001', '23505', '55P03']);
@@ -100,12 +105,19 @@ export class IngestService {
     private readonly suppression: Suppression,
     private readonly segments: Pick<SegmentService, 'refresh'>,
     private readonly signal?: CommitSignal,
+    private readonly observer?: IngestObserver,
   ) {
     this.limits = config.identifierLimits;
   }
 
   /** Outcomes in input order; `items[i] === null` marks an item already rejected by validation. */
   async ingest(apiKeyId: string, items: Array<IngestItem | null>, audit: AuditScope | null = null): Promise<IngestOutcome[]> {
+    const outcomes = await this.ingestAll(apiKeyId, items, audit);
+    this.observer?.ingested(outcomes);
+    return outcomes;
+  }
+
+  private async ingestAll(apiKeyId: string, items: Array<IngestItem | null>, audit: AuditScope | null): Promise<IngestOutcome[]> {
     try {
       return await this.withRetry(() => this.ingestOnce(apiKeyId, items, audit));
     } catch (err) {
