@@ -9,6 +9,8 @@ import type { LifecycleThresholds } from '../modules/lifecycle/rules';
 import { DEFAULT_PERSONAL_TRAITS, DEFAULT_PUBLIC_PROPERTIES, piiPolicy, type PiiPolicy } from '../modules/pii/pii-policy';
 import { DEFAULT_PURPOSES } from '../modules/shared/consent-status.enum';
 
+import { projectRoot } from './paths';
+
 export interface Config {
   port: number;
   host: string;
@@ -251,7 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: int(env, 'PORT', 4000, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
     databaseUrl,
-    dataDir: path.resolve(env.DATA_DIR?.trim() || path.join(__dirname, '..', '..', '.data')),
+    dataDir: path.resolve(env.DATA_DIR?.trim() || path.join(projectRoot(), '.data')),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20, 1, 500),
     defaultPhoneRegion: region,
     defaultCurrency: currency,

