@@ -24,7 +24,7 @@ export function createLogger(level: LogLevel, options: { format?: 'json' | 'pret
   };
   const asPretty = (options.format ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty';
   if (asPretty) {
-    return pino(settings, pretty({ colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', destination: options.destination ?? 1, sync: true }));
+    return pino(settings, pretty({ colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true, destination: options.destination ?? 1, sync: true }));
   }
   return pino(settings, options.destination ?? pino.destination({ dest: 1, sync: false }));
 }
