@@ -11,6 +11,8 @@
  * The formats: the two data sets of ../shared/datasets as presets, and any CSV through --map
  * (src/cli/csv-mapping.ts says what it takes).
  */
+import 'reflect-metadata';
+
 import { parseArgs } from 'node:util';
 
 import { cdnowSource } from './cdnow';
