@@ -48,6 +48,7 @@ import { createLogger, type Logger } from './observability/logger';
 import { Metrics, type PoolSample } from './observability/metrics';
 import { observabilityPlugin, requestIds, type Telemetry } from './graphql/plugins/observability';
 import { metricsHandler } from './graphql/metrics-endpoint';
+import { fastReads } from './graphql/fast-read/fast-read';
 import { dashboardAssets, dashboardRouter } from './dashboard/assets';
 
 export interface RunningServer {
@@ -248,6 +249,8 @@ export async function startServer(
     authenticate(services, { landingPage: config.introspection }),
     express.json({ limit: config.maxBodyBytes }),
     refuseDeepNesting,
+    // The common read shapes in one prepared statement; everything else goes on to Apollo.
+    ...(config.fastReads ? [fastReads(schema, services, dataSource, telemetry, { limits: config.limits, introspection: config.introspection })] : []),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => ({
         ...contextFor(services, (req as AuthenticatedRequest).principal),

@@ -32,6 +32,8 @@ export interface Config {
   metricsToken?: string;
   /** Origins whose browser pages may call the API (CORS) and open its websocket; empty: same origin only. */
   corsOrigins: string[];
+  /** Answer the common read shapes with one compiled statement (src/graphql/fast-read/). */
+  fastReads: boolean;
   lifecycle: LifecycleThresholds;
   /** Seconds between two lifecycle sweeps in the server; 0 turns the periodic sweep off. */
   sweepIntervalSeconds: number;
@@ -265,6 +267,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logFormat: logFormat as Config['logFormat'],
     metricsToken,
     corsOrigins,
+    fastReads: bool(env, 'FAST_READS', true),
     lifecycle,
     sweepIntervalSeconds: int(env, 'LIFECYCLE_SWEEP_SECONDS', 60, 0, 86400),
     sweepBatchSize: int(env, 'LIFECYCLE_SWEEP_BATCH', 500, 1, 10000),

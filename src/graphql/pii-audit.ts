@@ -31,7 +31,7 @@ export function piiAuditPlugin(): ApolloServerPlugin<Context> {
         async willSendResponse({ contextValue, operation }) {
           const read = contextValue.piiRead;
           if (!read?.size) return;
-          await contextValue.audit.record([piiReadEntry(contextValue.principal, rootFields(operation), operation?.name?.value, read)]);
+          await contextValue.audit.recordShared([piiReadEntry(contextValue.principal, rootFields(operation), operation?.name?.value, read)]);
         },
       };
     },

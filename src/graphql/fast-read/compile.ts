@@ -1,0 +1,330 @@
+import {
+  getNamedType,
+  getOperationAST,
+  Kind,
+  valueFromAST,
+  type DocumentNode,
+  type FieldNode,
+  type GraphQLField,
+  type GraphQLInputType,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
+
+import type { CountryCode } from 'libphonenumber-js';
+
+import { normalizeIdentifier } from '../../modules/identity/normalize';
+import type { IdentifierType } from '../../modules/shared/identifier-type.enum';
+import { minorDigits } from '../../modules/shared/money';
+import { MAX_PAGE } from '../../modules/shared/connection.type';
+
+/*
+ * Reads compiled to one SQL statement. A query whose whole selection is one of the common shapes
+ * — a customer by id or by identifier, or the newest page of customers, with its identifiers,
+ * metrics, stage and newest interactions — is answered by one named prepared statement that
+ * builds the response's JSON in PostgreSQL, compiled once per document. Anything else (another
+ * field, a fragment, a directive, a cursor, a filter, an argument out of range, an unknown
+ * customer) is not compiled, or falls back at run time, to the general path: the schema's
+ * resolvers and their DataLoaders, which give the same answer and every error.
+ */
+
+/** How a request's variables become the statement's parameters; null: take the general path. */
+type ParamOf = (variables: Record<string, unknown>) => { ok: true; value: unknown } | { ok: false };
+
+export interface CompiledRead {
+  /** The statement's name, for PostgreSQL's cache of prepared statements (per connection). */
+  name: string;
+  sql: string;
+  params: ParamOf[];
+  /** The top-level key of `data`. */
+  responseKey: string;
+  /** `Query.customer` and the like, for the audit trail and the logs. */
+  rootField: string;
+  operationName: string | null;
+  /** The selection returns identifier values or raw values: masked without pii, audited with it. */
+  personal: boolean;
+  /** Where those values are in the answer (below `data.<responseKey>`), for masking. */
+  masks: MaskSpec[];
+}
+
+/** A list of identifiers in the answer: its path (lists are walked through) and its keys. */
+export interface MaskSpec {
+  path: string[];
+  typeKey: string;
+  valueKeys: string[];
+}
+
+const ts = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * formatMoney in SQL: at least `digits` decimals, more only when they are not zero. `digits` is
+ * an SQL expression (a constant, or a CASE over the row's currency).
+ */
+const money = (value: string, digits: string) =>
+  `(CASE WHEN ${value} IS NULL THEN NULL WHEN scale(trim_scale(${value})) <= ${digits} THEN round(${value}, ${digits})::text ELSE trim_scale(${value})::text END)`;
+
+let currencyDigitsSql: string | null = null;
+/** minorDigits of an interaction's currency, as ICU has them (the codes that differ from 2 spelled out). */
+function currencyDigits(column: string, defaultCurrency: string): string {
+  if (currencyDigitsSql === null) {
+    const codes = (Intl as unknown as { supportedValuesOf(key: string): string[] }).supportedValuesOf('currency');
+    const byDigits = new Map<number, string[]>();
+    for (const code of codes) {
+      const d = minorDigits(code);
+      if (d !== 2) byDigits.set(d, [...(byDigits.get(d) ?? []), code]);
+    }
+    currencyDigitsSql = [...byDigits].map(([d, list]) => `WHEN %C IN (${list.map((c) => `'${c}'`).join(',')}) THEN ${d}`).join(' ');
+  }
+  const c = `coalesce(${column}, '${defaultCurrency}')`;
+  return currencyDigitsSql ? `(CASE ${currencyDigitsSql.replaceAll('%C', c)} ELSE 2 END)` : '2';
+}
+
+class NotCompiled extends Error {}
+const refuse = (): never => {
+  throw new NotCompiled();
+};
+
+interface Builder {
+  schema: GraphQLSchema;
+  variables: ReadonlyMap<string, GraphQLInputType>;
+  params: ParamOf[];
+  defaultCurrency: string;
+  personal: boolean;
+  masks: MaskSpec[];
+}
+
+/** A parameter from an argument (literal or variable), checked by `accept`; the schema's default when absent. */
+function argument(field: GraphQLField<unknown, unknown>, node: FieldNode, name: string, accept: (v: unknown) => boolean): ParamOf {
+  const def = field.args.find((a) => a.name === name) ?? refuse();
+  const given = node.arguments?.find((a) => a.name.value === name);
+  if (!given) {
+    if (def.defaultValue === undefined || !accept(def.defaultValue)) refuse();
+    const value = def.defaultValue;
+    return () => ({ ok: true, value });
+  }
+  const ast: ValueNode = given.value;
+  if (ast.kind === Kind.VARIABLE) {
+    const variable = ast.name.value;
+    return (vars) => {
+      const v = vars[variable] === undefined ? def.defaultValue : vars[variable];
+      return v !== undefined && accept(v) ? { ok: true, value: v } : { ok: false };
+    };
+  }
+  const literal = valueFromAST(ast, def.type);
+  if (literal === undefined || !accept(literal)) refuse();
+  return () => ({ ok: true, value: literal });
+}
+
+function param(b: Builder, p: ParamOf, cast: string): string {
+  b.params.push(p);
+  return `$${b.params.length}::${cast}`;
+}
+
+/** The fields of a selection, in order: plain fields only (no fragment, no directive). */
+function fieldsOf(set: SelectionSetNode | undefined): FieldNode[] {
+  if (!set) return refuse();
+  return set.selections.map((s) => (s.kind === Kind.FIELD && !s.directives?.length ? s : refuse()));
+}
+
+const keyOf = (f: FieldNode) => f.alias?.value ?? f.name.value;
+const quote = (key: string) => `'${key.replace(/'/g, "''")}'`;
+const object = (pairs: Array<[string, string]>) => `json_build_object(${pairs.map(([k, v]) => `${quote(k)}, ${v}`).join(', ')})`;
+const noArgs = (f: FieldNode) => (f.arguments?.length ? refuse() : f);
+
+function typeOf(b: Builder, parent: string, f: FieldNode): { field: GraphQLField<unknown, unknown>; named: string } {
+  const type = b.schema.getType(parent) as GraphQLObjectType;
+  const field = type.getFields()[f.name.value] ?? refuse();
+  return { field, named: getNamedType(field.type).name };
+}
+
+function leaves(parent: string, set: SelectionSetNode | undefined, columns: Record<string, string>): string {
+  return object(
+    fieldsOf(set).map((f) => {
+      noArgs(f);
+      if (f.name.value === '__typename') return [keyOf(f), `'${parent}'`];
+      if (f.selectionSet) refuse();
+      return [keyOf(f), columns[f.name.value] ?? refuse()];
+    }),
+  );
+}
+
+function identifiers(b: Builder, set: SelectionSetNode | undefined, customer: string, path: string[]): string {
+  const fields = fieldsOf(set);
+  const valueKeys = fields.filter((f) => f.name.value === 'value' || f.name.value === 'rawValue').map(keyOf);
+  if (valueKeys.length) {
+    b.personal = true;
+    // Masking needs the type of each identifier beside its value.
+    const type = fields.find((f) => f.name.value === 'type') ?? refuse();
+    b.masks.push({ path, typeKey: keyOf(type), valueKeys });
+  }
+  const obj = leaves('Identifier', set, { type: 'i.type', value: 'i.value', rawValue: 'i.raw_value', createdAt: ts('i.created_at') });
+  return `(SELECT coalesce(json_agg(${obj} ORDER BY i.created_at, i.type, i.value), '[]'::json) FROM identifier i WHERE i.customer_id = ${customer}.id)`;
+}
+
+function interactions(b: Builder, node: FieldNode, customer: string): string {
+  const { field } = typeOf(b, 'Customer', node);
+  for (const a of node.arguments ?? []) if (a.name.value !== 'first') refuse();
+  const first = param(b, argument(field, node, 'first', (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_PAGE), 'int');
+  const columns: Record<string, string> = {
+    id: 'x.id',
+    type: 'x.type',
+    channel: 'x.channel',
+    occurredAt: ts('x.occurred_at'),
+    receivedAt: ts('x.received_at'),
+    amount: money('x.amount', currencyDigits('x.currency', b.defaultCurrency)),
+    currency: 'x.currency',
+    externalId: 'x.external_id',
+    name: 'x.name',
+    npsScore: 'x.nps_score',
+    journeyId: 'x.journey_id',
+  };
+  const connection = fieldsOf(node.selectionSet).map((f): [string, string] => {
+    noArgs(f);
+    if (f.name.value === '__typename') return [keyOf(f), `'InteractionConnection'`];
+    if (f.name.value !== 'edges') refuse();
+    const edge = fieldsOf(f.selectionSet).map((e): [string, string] => {
+      noArgs(e);
+      if (e.name.value === '__typename') return [keyOf(e), `'InteractionEdge'`];
+      if (e.name.value !== 'node') refuse();
+      return [keyOf(e), leaves('Interaction', e.selectionSet, columns)];
+    });
+    return [
+      keyOf(f),
+      `(SELECT coalesce(json_agg(${object(edge)} ORDER BY x.occurred_at DESC, x.id DESC), '[]'::json)
+          FROM (SELECT * FROM interaction x WHERE x.customer_id = ${customer}.id ORDER BY x.occurred_at DESC, x.id DESC LIMIT ${first}) x)`,
+    ];
+  });
+  return object(connection);
+}
+
+function customerObject(b: Builder, set: SelectionSetNode | undefined, c: string, path: string[]): string {
+  const digits = String(minorDigits(b.defaultCurrency));
+  const pairs = fieldsOf(set).map((f): [string, string] => {
+    const name = f.name.value;
+    if (name === '__typename') return [keyOf(f), `'Customer'`];
+    if (name === 'interactions') return [keyOf(f), interactions(b, f, c)];
+    noArgs(f);
+    switch (name) {
+      case 'id':
+        return [keyOf(f), `${c}.id`];
+      case 'createdAt':
+        return [keyOf(f), ts(`${c}.created_at`)];
+      case 'updatedAt':
+        return [keyOf(f), ts(`${c}.updated_at`)];
+      case 'identifiers':
+        return [keyOf(f), identifiers(b, f.selectionSet, c, [...path, keyOf(f)])];
+      case 'metrics':
+        return [
+          keyOf(f),
+          leaves('CustomerMetrics', f.selectionSet, {
+            orderCount: `${c}.order_count`,
+            grossRevenue: money(`${c}.gross_revenue`, digits),
+            refunds: money(`${c}.refunds`, digits),
+            netRevenue: money(`${c}.net_revenue`, digits),
+            averageOrderValue: `(CASE WHEN ${c}.order_count = 0 THEN NULL ELSE ${money(`round(${c}.gross_revenue / ${c}.order_count, 2)`, digits)} END)`,
+            firstPurchaseAt: ts(`${c}.first_purchase_at`),
+            lastPurchaseAt: ts(`${c}.last_purchase_at`),
+            lastInteractionAt: ts(`${c}.last_interaction_at`),
+            channelsUsed: `to_json(${c}.channels)`,
+            lastNpsScore: `${c}.last_nps_score`,
+          }),
+        ];
+      case 'lifecycle':
+        return [keyOf(f), leaves('Lifecycle', f.selectionSet, { stage: `${c}.stage`, since: ts(`${c}.stage_since`) })];
+      default:
+        return refuse();
+    }
+  });
+  return object(pairs);
+}
+
+/** Customers in the answer that had identifiers in it: the ones an unmasked read is audited for. */
+const withIdentifiers = (c: string) => `EXISTS (SELECT 1 FROM identifier i WHERE i.customer_id = ${c}.id)`;
+
+let compiledCount = 0;
+
+/** The statement for the operation, or null when it is not one of the shapes compiled here. */
+export function compileRead(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  settings: { defaultCurrency: string; region: CountryCode },
+): CompiledRead | null {
+  const { defaultCurrency, region } = settings;
+  const operation: OperationDefinitionNode | null | undefined = getOperationAST(document, operationName ?? undefined);
+  if (!operation || operation.operation !== 'query' || operation.directives?.length) return null;
+  if (document.definitions.length !== 1) return null;
+  const variables = new Map<string, GraphQLInputType>();
+  for (const v of operation.variableDefinitions ?? []) {
+    if (v.directives?.length) return null;
+    variables.set(v.variable.name.value, undefined as unknown as GraphQLInputType);
+  }
+  const b: Builder = { schema, variables, params: [], defaultCurrency, personal: false, masks: [] };
+  try {
+    const [root, ...rest] = fieldsOf(operation.selectionSet);
+    if (rest.length || !root) return null;
+    const { field } = typeOf(b, 'Query', root);
+    const key = keyOf(root);
+    let sql: string;
+    if (root.name.value === 'customer') {
+      const id = param(b, argument(field, root, 'id', (v) => typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)), 'uuid');
+      sql = `SELECT ${customerObject(b, root.selectionSet, 'c', [])}::text AS data, ARRAY(SELECT c.id WHERE ${withIdentifiers('c')})::text[] AS ids
+               FROM customer t JOIN customer c ON c.id = coalesce(t.merged_into_id, t.id)
+              WHERE t.id = ${id}`;
+    } else if (root.name.value === 'customerByIdentifier') {
+      const typeOfArg = argument(field, root, 'type', (v) => typeof v === 'string');
+      const valueOfArg = argument(field, root, 'value', (v) => typeof v === 'string');
+      const type = param(b, typeOfArg, 'varchar');
+      // Looked up as the general path does: the value normalised for its type (a value that does
+      // not normalise is the general path's to refuse).
+      const value = param(
+        b,
+        (vars) => {
+          const t = typeOfArg(vars);
+          const v = valueOfArg(vars);
+          if (!t.ok || !v.ok) return { ok: false };
+          const normalized = normalizeIdentifier(t.value as IdentifierType, v.value as string, region);
+          return normalized.ok ? { ok: true, value: normalized.value } : { ok: false };
+        },
+        'varchar',
+      );
+      sql = `SELECT ${customerObject(b, root.selectionSet, 'c', [])}::text AS data, ARRAY(SELECT c.id WHERE ${withIdentifiers('c')})::text[] AS ids
+               FROM identifier i0 JOIN customer c ON c.id = i0.customer_id
+              WHERE i0.type = ${type} AND i0.value = ${value}`;
+    } else if (root.name.value === 'customers') {
+      for (const a of root.arguments ?? []) if (a.name.value !== 'first') return null;
+      const first = param(b, argument(field, root, 'first', (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_PAGE), 'int');
+      const connection = fieldsOf(root.selectionSet).map((f): [string, string] => {
+        noArgs(f);
+        if (f.name.value === '__typename') return [keyOf(f), `'CustomerConnection'`];
+        if (f.name.value !== 'edges') refuse();
+        const edge = fieldsOf(f.selectionSet).map((e): [string, string] => {
+          noArgs(e);
+          if (e.name.value === '__typename') return [keyOf(e), `'CustomerEdge'`];
+          if (e.name.value !== 'node') refuse();
+          return [keyOf(e), customerObject(b, e.selectionSet, 'c', [keyOf(f), keyOf(e)])];
+        });
+        return [keyOf(f), `coalesce(json_agg(${object(edge)} ORDER BY c.created_at DESC, c.id DESC), '[]'::json)`];
+      });
+      sql = `SELECT ${object(connection)}::text AS data, coalesce(array_agg(c.id::text) FILTER (WHERE ${withIdentifiers('c')}), '{}') AS ids
+               FROM (SELECT * FROM customer c WHERE c.merged_into_id IS NULL ORDER BY c.created_at DESC, c.id DESC LIMIT ${first}) c`;
+    } else return null;
+    compiledCount++;
+    return {
+      name: `cg_read_${compiledCount}`,
+      sql: sql.replace(/\s+/g, ' '),
+      params: b.params,
+      responseKey: key,
+      rootField: `Query.${root.name.value}`,
+      operationName: operation.name?.value ?? null,
+      personal: b.personal,
+      masks: b.masks,
+    };
+  } catch (err) {
+    if (err instanceof NotCompiled) return null;
+    throw err;
+  }
+}

@@ -1,0 +1,120 @@
+import { parse } from 'graphql';
+
+import { interaction, unique } from '../helpers/factories';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+/*
+ * The compiled reads (src/graphql/fast-read/) must answer exactly what the schema's resolvers
+ * answer. The general path is reached with the same document and `@include(if: true)` on its
+ * root field: a directive is never compiled, and changes nothing in the answer.
+ */
+
+let t: TestServer;
+const ids: Record<string, string> = {};
+const phone = '+33 6 12 34 56 78';
+
+beforeAll(async () => {
+  t = await startTestServer();
+  const ann = [{ type: 'EMAIL' as const, value: `${unique('ann')}@example.com` }, { type: 'PHONE' as const, value: phone }];
+  const bob = { type: 'CUSTOMER_ID' as const, value: unique('bob') };
+  const device = { type: 'DEVICE_ID' as const, value: unique('dev') };
+  const day = (d: number, extra = 0) => new Date(Date.UTC(2024, 2, d, 10, 0, 0) + extra).toISOString();
+  await t.record(interaction({ type: 'PURCHASE', amount: '89.9', currency: 'EUR', occurredAt: day(1), identifiers: ann }));
+  await t.record(interaction({ type: 'PURCHASE', amount: '1500', currency: 'JPY', occurredAt: day(2, 123), identifiers: [ann[0]] }));
+  await t.record(interaction({ type: 'PURCHASE', amount: '12.345', currency: 'BHD', occurredAt: day(3, 7), identifiers: [ann[0]] }));
+  await t.record(interaction({ type: 'REFUND', amount: '10.1234', occurredAt: day(4), identifiers: [ann[0]] }));
+  await t.record(interaction({ type: 'PAGE_VIEW', channel: 'APP', occurredAt: day(5), identifiers: [ann[0]] }));
+  for (let i = 0; i < 14; i++) await t.record(interaction({ type: 'PRODUCT_VIEW', occurredAt: day(6), identifiers: [bob] }));
+  await t.record(interaction({ type: 'PURCHASE', amount: '0.5', occurredAt: day(7), identifiers: [bob] }));
+  // A merged customer: the device's profile is absorbed into Bob's.
+  const merged = await t.record(interaction({ type: 'PAGE_VIEW', occurredAt: day(8), identifiers: [device] }));
+  await t.record(interaction({ type: 'PAGE_VIEW', occurredAt: day(9), identifiers: [device, bob] }));
+  ids.merged = merged.customerId!;
+  const [a] = await t.sql(`SELECT customer_id FROM identifier WHERE value = $1`, [ann[0].value]);
+  const [b] = await t.sql(`SELECT customer_id FROM identifier WHERE value = $1`, [bob.value]);
+  ids.ann = a.customer_id;
+  ids.bob = b.customer_id;
+  ids.bobValue = bob.value;
+  // A customer with no interaction and no purchase.
+  await t.gql(parse('mutation { identify(identifiers: [{ type: ANONYMOUS_ID, value: "lonely-visitor" }]) { customerId } }'), {}, t.keys.admin);
+});
+afterAll(() => t.close());
+
+const INTERACTION = 'id type channel occurredAt receivedAt amount currency externalId name npsScore journeyId __typename';
+const METRICS = 'orderCount grossRevenue refunds netRevenue averageOrderValue firstPurchaseAt lastPurchaseAt lastInteractionAt channelsUsed lastNpsScore';
+const CUSTOMER = `id __typename createdAt updatedAt identifiers { type value rawValue createdAt __typename } metrics { ${METRICS} } lifecycle { stage since }
+  interactions(first: $n) { __typename edges { __typename node { ${INTERACTION} } } } last: interactions(first: 2) { edges { node { id amount } } }`;
+
+const DOCUMENTS: Array<[string, string, () => Record<string, unknown>]> = [
+  ['W1', `query W1($id: ID!) { customer(id: $id) ROOT { id identifiers { type value } interactions(first: 10) { edges { node { id type channel occurredAt amount } } } metrics { orderCount netRevenue } } }`, () => ({ id: ids.ann })],
+  ['everything by id', `query All($id: ID!, $n: Int!) { person: customer(id: $id) ROOT { ${CUSTOMER} } }`, () => ({ id: ids.ann, n: 3 })],
+  ['a merged id', `query Merged($id: ID!, $n: Int!) { customer(id: $id) ROOT { ${CUSTOMER} } }`, () => ({ id: ids.merged, n: 20 })],
+  ['W2', `query W2 { customers(first: 50) ROOT { edges { node { id identifiers { type value } interactions(first: 10) { edges { node { id type channel occurredAt amount } } } } } } }`, () => ({})],
+  ['a page of everything', `query Page($n: Int!) { customers(first: 2) ROOT { __typename edges { __typename node { ${CUSTOMER} } } } }`, () => ({ n: 1 })],
+  ['no interactions asked', `query Zero { customers(first: 0) ROOT { edges { node { id } } } }`, () => ({})],
+  ['W3, a phone in national format', `query W3($value: String!) { customerByIdentifier(type: PHONE, value: $value) ROOT { id identifiers { type value } metrics { ${METRICS} } } }`, () => ({ value: '06 12 34 56 78' })],
+  ['by customer id, inline arguments', `query { customerByIdentifier(type: CUSTOMER_ID, value: "BOBVALUE") ROOT { id identifiers { kind: type v: value raw: rawValue } lifecycle { stage } } }`, () => ({})],
+];
+
+const fast = (doc: string) => doc.replace(' ROOT', '').replace('BOBVALUE', ids.bobValue);
+const general = (doc: string) => doc.replace(' ROOT', ' @include(if: true)').replace('BOBVALUE', ids.bobValue);
+
+async function post(query: string, variables: Record<string, unknown>, key: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
+  return { status: res.status, body: await res.json() };
+}
+
+describe('compiled reads', () => {
+  it.each(DOCUMENTS)('%s: the same answer as the resolvers, masked for read and unmasked for pii, in one statement', async (_name, doc, vars) => {
+    for (const key of [t.keys.read, t.keys.readWrite]) {
+      // First the general path (which also records the key's use for the minute).
+      const generalAnswer = await post(general(doc), vars(), key);
+      let fastAnswer: any;
+      const statements = await t.countStatements(async () => {
+        fastAnswer = await post(fast(doc), vars(), key);
+      });
+      expect(fastAnswer.body.errors).toBeUndefined();
+      expect(fastAnswer).toEqual(generalAnswer);
+      const personal = /\bvalue\b|rawValue|v: value/.test(doc) && key === t.keys.readWrite;
+      // The key's look-up (the tests cache no key), one statement, and the audit row of an unmasked read.
+      expect(statements).toBe(personal ? 3 : 2);
+    }
+  });
+
+  it('masks without pii exactly as the resolvers do', async () => {
+    const { body } = await post(fast(DOCUMENTS[0][1]), { id: ids.ann }, t.keys.read);
+    const values = body.data.customer.identifiers.map((i: any) => i.value);
+    expect(values.some((v: string) => v.includes('***'))).toBe(true);
+    expect(values).toContain('+33 6 ** ** ** 78');
+  });
+
+  it('audits an unmasked read as the resolvers do: one row, the same operation and customers', async () => {
+    const rows = async () => t.sql(`SELECT operation, operation_name, customer_ids::text[] AS ids FROM audit WHERE kind = 'PII_READ' ORDER BY at DESC, id DESC LIMIT 1`);
+    await post(fast(DOCUMENTS[3][1]), {}, t.keys.readWrite);
+    const [fastRow] = await rows();
+    await post(general(DOCUMENTS[3][1]), {}, t.keys.readWrite);
+    const [generalRow] = await rows();
+    expect({ ...fastRow, ids: [...fastRow.ids].sort() }).toEqual({ ...generalRow, ids: [...generalRow.ids].sort() });
+    expect(fastRow.ids.length).toBeGreaterThan(2);
+  });
+
+  it('leaves every error to the general path: unknown or malformed id, a page too large, a value that does not normalise, a key without read', async () => {
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['query Q($id: ID!) { customer(id: $id) { id } }', { id: '00000000-0000-4000-8000-000000000000' }, t.keys.read],
+      ['query Q($id: ID!) { customer(id: $id) { id } }', { id: 'nope' }, t.keys.read],
+      ['query Q($id: ID!) { customer(id: $id) { id interactions(first: 500) { edges { node { id } } } } }', { id: ids.ann }, t.keys.read],
+      ['query Q($n: Int!) { customers(first: $n) { edges { node { id } } } }', { n: -1 }, t.keys.read],
+      ['query Q($v: String!) { customerByIdentifier(type: EMAIL, value: $v) { id } }', { v: 'not an address' }, t.keys.read],
+      ['query Q($id: ID!) { customer(id: $id) { id } }', { id: ids.ann }, t.keys.write],
+      ['query Q($id: ID!) { customer(id: $id) { id } }', { id: 42 }, t.keys.read],
+    ];
+    for (const [query, variables, key] of cases) {
+      const a = await post(query, variables, key);
+      const b = await post(query.replace(/\) \{ id/, ') @include(if: true) { id'), variables, key);
+      expect(a.body.errors?.[0]?.extensions?.code).toBeDefined();
+      // The directive moves the columns of the error's location, nothing else.
+      const strip = (r: typeof a) => JSON.parse(JSON.stringify(r, (k, v) => (k === 'locations' ? undefined : v)));
+      expect(strip(a)).toEqual(strip(b));
+    }
+  });
+});
