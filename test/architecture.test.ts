@@ -121,6 +121,14 @@ describe('architecture', () => {
     expect(offending).toEqual([]);
   });
 
+  it('keeps src/dashboard/ free of imports from src/graphql/ and src/modules/', () => {
+    // The page's server side serves files: it holds no privilege of the API it talks to.
+    const offending = imports
+      .filter((i) => inside(path.join(SRC, 'dashboard'), i.from) && (inside(path.join(SRC, 'graphql'), i.to) || inside(path.join(SRC, 'modules'), i.to)))
+      .map((i) => `${rel(i.from)} imports ${rel(i.to)}`);
+    expect(offending).toEqual([]);
+  });
+
   it('keeps src/config/ free of imports from the layers that read it', () => {
     const readers = (file: string) => inside(path.join(SRC, 'graphql'), file) || inside(path.join(SRC, 'cli'), file) || folderOf(file) === 'src';
     const offending = imports
