@@ -21,7 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { cdnowSource } from '../src/cli/cdnow';
-import { runImport, type ImportReport } from '../src/cli/import';
+import { call, runImport, type ImportReport } from '../src/cli/import';
 import { onlineRetailSource } from '../src/cli/online-retail';
 import { countHoldoutPurchases, formatHoldoutTable, holdoutComparison, type HoldoutComparison } from '../src/modules/value/holdout';
 import { summarizePurchases } from '../src/modules/value/summary';
@@ -45,12 +45,6 @@ interface Model {
   fitMs: number;
 }
 
-async function gql<T>(url: string, key: string, query: string, variables: object): Promise<T> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { data?: T; errors?: Array<{ message: string }> };
-  if (body.errors?.length) throw new Error(body.errors[0].message);
-  return body.data!;
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const range = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
@@ -93,7 +87,7 @@ async function run(
     let model: Model | undefined;
     for (let i = 0; i < repeat; i++) {
       const started = performance.now();
-      model = (await gql<{ refitValueModel: Model }>(server.url, key, REFIT, { asOf: asOf.toISOString() })).refitValueModel;
+      model = (await call<{ refitValueModel: Model }>(server.url, key, REFIT, { asOf: asOf.toISOString() })).refitValueModel;
       refitMs.push(performance.now() - started);
       fitMs.push(model.fitMs);
     }
@@ -104,7 +98,7 @@ async function run(
     const actual = countHoldoutPurchases(history.events, asOf.getTime(), holdoutEnd.getTime());
     const holdout = holdoutComparison(model!.parameters, customers, actual, (holdoutEnd.getTime() - asOf.getTime()) / (7 * DAY));
     console.log(formatHoldoutTable(holdout));
-    const rfm = rfmAsOf ? (await gql<{ rfmDistribution: RfmResult }>(server.url, key, RFM, { asOf: rfmAsOf.toISOString() })).rfmDistribution : undefined;
+    const rfm = rfmAsOf ? (await call<{ rfmDistribution: RfmResult }>(server.url, key, RFM, { asOf: rfmAsOf.toISOString() })).rfmDistribution : undefined;
     return { name, asOf, holdoutEnd, imported, model: model!, fitMs, refitMs, holdout, rfm };
   } finally {
     await fresh.close();

@@ -76,7 +76,8 @@ const EVALUATE = `mutation Evaluate($asOf: DateTimeISO) { evaluateLifecycle(asOf
 const DISTRIBUTION = `query Distribution($asOf: DateTimeISO) { lifecycleDistribution(asOf: $asOf) { asOf total stages { stage count } } }`;
 const MAX_PROBLEMS = 10;
 
-async function call<T>(url: string, key: string, query: string, variables: object): Promise<T> {
+/** One GraphQL request; its first error thrown as `CODE: message`. */
+export async function call<T>(url: string, key: string, query: string, variables: object): Promise<T> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },

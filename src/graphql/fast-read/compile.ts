@@ -6,7 +6,6 @@ import {
   type DocumentNode,
   type FieldNode,
   type GraphQLField,
-  type GraphQLInputType,
   type GraphQLObjectType,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -89,7 +88,6 @@ const refuse = (): never => {
 
 interface Builder {
   schema: GraphQLSchema;
-  variables: ReadonlyMap<string, GraphQLInputType>;
   params: ParamOf[];
   defaultCurrency: string;
   personal: boolean;
@@ -257,12 +255,8 @@ export function compileRead(
   const operation: OperationDefinitionNode | null | undefined = getOperationAST(document, operationName ?? undefined);
   if (!operation || operation.operation !== 'query' || operation.directives?.length) return null;
   if (document.definitions.length !== 1) return null;
-  const variables = new Map<string, GraphQLInputType>();
-  for (const v of operation.variableDefinitions ?? []) {
-    if (v.directives?.length) return null;
-    variables.set(v.variable.name.value, undefined as unknown as GraphQLInputType);
-  }
-  const b: Builder = { schema, variables, params: [], defaultCurrency, personal: false, masks: [] };
+  if (operation.variableDefinitions?.some((v) => v.directives?.length)) return null;
+  const b: Builder = { schema, params: [], defaultCurrency, personal: false, masks: [] };
   try {
     const [root, ...rest] = fieldsOf(operation.selectionSet);
     if (rest.length || !root) return null;

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { getOperationAST, getVariableValues, GraphQLError, type GraphQLSchema } from 'graphql';
+import { getOperationAST, getVariableValues, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { DataSource } from 'typeorm';
 
 import type { OperationLimits } from '../../config';
@@ -31,12 +31,13 @@ interface Pool {
  */
 export function fastReads(schema: GraphQLSchema, services: Services, dataSource: DataSource, telemetry: Telemetry, options: { limits: OperationLimits; introspection: boolean }) {
   const documents = new DocumentCache(schema, options.limits, options.introspection);
-  const compiled = new Map<string, CompiledRead | null>();
+  // The parsed document is kept beside its plan: one look-up per request.
+  const compiled = new Map<string, { plan: CompiledRead; document: DocumentNode } | null>();
   const pool = (dataSource.driver as unknown as { master: Pool }).master;
   const counter = dataSource.logger;
   const region = services.config.defaultPhoneRegion;
 
-  const compiledFor = (query: string, operationName: string | null): CompiledRead | null => {
+  const compiledFor = (query: string, operationName: string | null): { plan: CompiledRead; document: DocumentNode } | null => {
     const key = `${operationName ?? ''}\u0000${query}`;
     const hit = compiled.get(key);
     if (hit !== undefined) {
@@ -46,9 +47,10 @@ export function fastReads(schema: GraphQLSchema, services: Services, dataSource:
     }
     const { document } = documents.parse(query);
     const plan = document ? compileRead(schema, document, operationName, { defaultCurrency: services.config.defaultCurrency, region }) : null;
-    compiled.set(key, plan);
+    const entry = plan && document ? { plan, document } : null;
+    compiled.set(key, entry);
     if (compiled.size > MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
-    return plan;
+    return entry;
   };
 
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
@@ -61,15 +63,15 @@ export function fastReads(schema: GraphQLSchema, services: Services, dataSource:
     if (typeof variables !== 'object' || Array.isArray(variables)) return next();
     if (!hasScope(principal, Scope.READ)) return next();
     const operationName = (body.operationName as string | undefined) ?? null;
-    const plan = compiledFor(body.query, operationName);
-    if (!plan) return next();
+    const found = compiledFor(body.query, operationName);
+    if (!found) return next();
+    const { plan, document } = found;
 
     try {
-      const { document } = documents.parse(body.query);
-      const operation = getOperationAST(document!, operationName ?? undefined)!;
+      const operation = getOperationAST(document, operationName ?? undefined)!;
       // The variables as the general path would coerce them; any problem is its to report.
       if (getVariableValues(schema, operation.variableDefinitions ?? [], variables as Record<string, unknown>).errors) return next();
-      if (checkCost(schema, document!, operationName, variables as Record<string, unknown>, options.limits) instanceof GraphQLError) return next();
+      if (checkCost(schema, document, operationName, variables as Record<string, unknown>, options.limits) instanceof GraphQLError) return next();
       const vars = variables as Record<string, unknown>;
       const values: unknown[] = [];
       for (const p of plan.params) {
