@@ -3,7 +3,7 @@
  *
  *   npm run bench:read [-- --pairs 5] [--seconds 15] [--clients 32] [--warmup 2]
  *                         [--only W1,W2,W3,W1-1] [--out bench/RESULTS.md] [--no-write]
- *                         [--compiled] [--dataset PATH]
+ *                         [--compiled] [--dataset PATH] [--profile DIR]
  *
  * 1. The database `cg_bench_read` on the server of DATABASE_URL (default: the local PostgreSQL on
  *    5432) holds the Online Retail import, swept as of 2011-12-10. It is filled once, through the
@@ -19,6 +19,10 @@
  *    pair to the next; each run is `warmup` seconds unmeasured then `seconds` measured, from the
  *    load generator (bench/read-load.ts) in its own process. CPU is read from /proc for the
  *    server process and for every process of the PostgreSQL server.
+ *
+ * With --profile DIR, both servers run under `node --cpu-prof` and leave their profiles in
+ * DIR/customer-graph and DIR/postgraphile when they stop (open them in Chrome's DevTools, or
+ * summarise them with `npx ts-node --transpile-only bench/profile-summary.ts DIR/customer-graph/*.cpuprofile`).
  *
  * A run with failed requests is reported as such and the results are not appended.
  */
@@ -61,6 +65,7 @@ const { values: args } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     compiled: { type: 'boolean', default: false },
     dataset: { type: 'string', default: path.join(ROOT, '..', 'shared', 'datasets', 'online-retail.csv.gz') },
+    profile: { type: 'string' },
   },
 });
 
@@ -283,6 +288,14 @@ interface Target {
   output: () => string;
 }
 
+/** `node --cpu-prof` into DIR/`name` with --profile DIR. */
+function profiled(name: string): string[] {
+  if (!args.profile) return [];
+  const dir = path.resolve(args.profile, name);
+  fs.mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
 function spawnTracked(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): { child: ChildProcess; output: () => string } {
   const child = track(spawn(process.execPath, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] }));
   let tail = '';
@@ -303,7 +316,7 @@ async function startCustomerGraph(url: string, key: string): Promise<Target> {
   } else {
     entry = ['-r', 'ts-node/register/transpile-only', 'src/index.ts'];
   }
-  const { child, output } = spawnTracked(entry, { cwd: ROOT, env });
+  const { child, output } = spawnTracked([...profiled('customer-graph'), ...entry], { cwd: ROOT, env });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 180_000;
   for (;;) {
@@ -327,7 +340,7 @@ async function startPostGraphile(url: string, poolSize: number): Promise<Target>
     if (npm.status !== 0) throw new Error('npm install in bench/postgraphile failed');
   }
   const env = { ...process.env, DATABASE_URL: url, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', PG_POOL_SIZE: String(poolSize) };
-  const { child, output } = spawnTracked([path.join(PG_DIR, 'server.js')], { cwd: PG_DIR, env });
+  const { child, output } = spawnTracked([...profiled('postgraphile'), path.join(PG_DIR, 'server.js')], { cwd: PG_DIR, env });
   const deadline = Date.now() + 120_000;
   for (;;) {
     const port = /\{"port":(\d+)\}/.exec(output())?.[1];

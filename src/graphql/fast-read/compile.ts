@@ -15,6 +15,8 @@ import {
 
 import type { CountryCode } from 'libphonenumber-js';
 
+import { MAX_AUDIT_CUSTOMERS } from '../../modules/audit/audit';
+import { AuditKind } from '../../modules/audit/audit.types';
 import { normalizeIdentifier } from '../../modules/identity/normalize';
 import type { IdentifierType } from '../../modules/shared/identifier-type.enum';
 import { minorDigits } from '../../modules/shared/money';
@@ -28,6 +30,10 @@ import { MAX_PAGE } from '../../modules/shared/connection.type';
  * field, a fragment, a directive, a cursor, a filter, an argument out of range, an unknown
  * customer) is not compiled, or falls back at run time, to the general path: the schema's
  * resolvers and their DataLoaders, which give the same answer and every error.
+ *
+ * Lists are aggregated from subqueries that are already in the answer's order (json_agg keeps
+ * the order its input comes in), rather than with an ORDER BY in the aggregate, which would sort
+ * them a second time.
  */
 
 /** How a request's variables become the statement's parameters; null: take the general path. */
@@ -38,6 +44,14 @@ export interface CompiledRead {
   name: string;
   sql: string;
   params: ParamOf[];
+  /**
+   * The same read appending its audit row in the same statement (a data-modifying CTE), for a
+   * key that sees personal data unmasked: the row is committed with the answer, in one round trip.
+   * Its parameters are `params`, then the row's id, key id, actor, operation and operation name.
+   */
+  audited: { name: string; sql: string } | null;
+  /** Indices in `params` of the page sizes (`first`): the only values the operation's cost depends on. */
+  sizeParams: number[];
   /** The top-level key of `data`. */
   responseKey: string;
   /** `Query.customer` and the like, for the audit trail and the logs. */
@@ -89,6 +103,7 @@ const refuse = (): never => {
 interface Builder {
   schema: GraphQLSchema;
   params: ParamOf[];
+  sizeParams: number[];
   defaultCurrency: string;
   personal: boolean;
   masks: MaskSpec[];
@@ -119,6 +134,13 @@ function argument(field: GraphQLField<unknown, unknown>, node: FieldNode, name: 
 function param(b: Builder, p: ParamOf, cast: string): string {
   b.params.push(p);
   return `$${b.params.length}::${cast}`;
+}
+
+/** A page size: a parameter the operation's cost is computed from. */
+function sizeParam(b: Builder, p: ParamOf): string {
+  const placeholder = param(b, p, 'int');
+  b.sizeParams.push(b.params.length - 1);
+  return placeholder;
 }
 
 /** The fields of a selection, in order: plain fields only (no fragment, no directive). */
@@ -159,13 +181,13 @@ function identifiers(b: Builder, set: SelectionSetNode | undefined, customer: st
     b.masks.push({ path, typeKey: keyOf(type), valueKeys });
   }
   const obj = leaves('Identifier', set, { type: 'i.type', value: 'i.value', rawValue: 'i.raw_value', createdAt: ts('i.created_at') });
-  return `(SELECT coalesce(json_agg(${obj} ORDER BY i.created_at, i.type, i.value), '[]'::json) FROM identifier i WHERE i.customer_id = ${customer}.id)`;
+  return `(SELECT coalesce(json_agg(${obj}), '[]'::json) FROM (SELECT * FROM identifier i WHERE i.customer_id = ${customer}.id ORDER BY i.created_at, i.type, i.value) i)`;
 }
 
 function interactions(b: Builder, node: FieldNode, customer: string): string {
   const { field } = typeOf(b, 'Customer', node);
   for (const a of node.arguments ?? []) if (a.name.value !== 'first') refuse();
-  const first = param(b, argument(field, node, 'first', (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_PAGE), 'int');
+  const first = sizeParam(b, argument(field, node, 'first', (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_PAGE));
   const columns: Record<string, string> = {
     id: 'x.id',
     type: 'x.type',
@@ -191,7 +213,7 @@ function interactions(b: Builder, node: FieldNode, customer: string): string {
     });
     return [
       keyOf(f),
-      `(SELECT coalesce(json_agg(${object(edge)} ORDER BY x.occurred_at DESC, x.id DESC), '[]'::json)
+      `(SELECT coalesce(json_agg(${object(edge)}), '[]'::json)
           FROM (SELECT * FROM interaction x WHERE x.customer_id = ${customer}.id ORDER BY x.occurred_at DESC, x.id DESC LIMIT ${first}) x)`,
     ];
   });
@@ -244,6 +266,22 @@ const withIdentifiers = (c: string) => `EXISTS (SELECT 1 FROM identifier i WHERE
 
 let compiledCount = 0;
 
+/**
+ * `read` appending the audit row of its unmasked answer (when it names any customer), as
+ * AuditService.record would write it: the customers sorted, distinct, at most MAX_AUDIT_CUSTOMERS.
+ * `n` is the read's parameter count; the row's own values follow.
+ */
+function auditedSql(read: string, n: number): string {
+  const p = (i: number) => `$${n + i}`;
+  return `WITH r AS (${read}),
+    a AS (INSERT INTO audit (id, at, api_key_id, actor, kind, operation, operation_name, customer_ids, customer_count, details)
+          SELECT ${p(1)}::uuid, now(), ${p(2)}::uuid, ${p(3)}::varchar, '${AuditKind.PII_READ}', ${p(4)}::varchar, ${p(5)}::varchar,
+                 ARRAY(SELECT DISTINCT u::uuid FROM unnest(r.ids) u ORDER BY 1 LIMIT ${MAX_AUDIT_CUSTOMERS}),
+                 (SELECT count(DISTINCT u)::int FROM unnest(r.ids) u), '{}'::jsonb
+            FROM r WHERE cardinality(r.ids) > 0)
+    SELECT data, ids FROM r`;
+}
+
 /** The statement for the operation, or null when it is not one of the shapes compiled here. */
 export function compileRead(
   schema: GraphQLSchema,
@@ -256,7 +294,7 @@ export function compileRead(
   if (!operation || operation.operation !== 'query' || operation.directives?.length) return null;
   if (document.definitions.length !== 1) return null;
   if (operation.variableDefinitions?.some((v) => v.directives?.length)) return null;
-  const b: Builder = { schema, params: [], defaultCurrency, personal: false, masks: [] };
+  const b: Builder = { schema, params: [], sizeParams: [], defaultCurrency, personal: false, masks: [] };
   try {
     const [root, ...rest] = fieldsOf(operation.selectionSet);
     if (rest.length || !root) return null;
@@ -290,7 +328,7 @@ export function compileRead(
               WHERE i0.type = ${type} AND i0.value = ${value}`;
     } else if (root.name.value === 'customers') {
       for (const a of root.arguments ?? []) if (a.name.value !== 'first') return null;
-      const first = param(b, argument(field, root, 'first', (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_PAGE), 'int');
+      const first = sizeParam(b, argument(field, root, 'first', (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_PAGE));
       const connection = fieldsOf(root.selectionSet).map((f): [string, string] => {
         noArgs(f);
         if (f.name.value === '__typename') return [keyOf(f), `'CustomerConnection'`];
@@ -301,16 +339,19 @@ export function compileRead(
           if (e.name.value !== 'node') refuse();
           return [keyOf(e), customerObject(b, e.selectionSet, 'c', [keyOf(f), keyOf(e)])];
         });
-        return [keyOf(f), `coalesce(json_agg(${object(edge)} ORDER BY c.created_at DESC, c.id DESC), '[]'::json)`];
+        return [keyOf(f), `coalesce(json_agg(${object(edge)}), '[]'::json)`];
       });
       sql = `SELECT ${object(connection)}::text AS data, coalesce(array_agg(c.id::text) FILTER (WHERE ${withIdentifiers('c')}), '{}') AS ids
                FROM (SELECT * FROM customer c WHERE c.merged_into_id IS NULL ORDER BY c.created_at DESC, c.id DESC LIMIT ${first}) c`;
     } else return null;
     compiledCount++;
+    const name = `cg_read_${compiledCount}`;
     return {
-      name: `cg_read_${compiledCount}`,
+      name,
       sql: sql.replace(/\s+/g, ' '),
       params: b.params,
+      audited: b.personal ? { name: `${name}_audited`, sql: auditedSql(sql, b.params.length).replace(/\s+/g, ' ') } : null,
+      sizeParams: b.sizeParams,
       responseKey: key,
       rootField: `Query.${root.name.value}`,
       operationName: operation.name?.value ?? null,

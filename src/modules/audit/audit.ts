@@ -50,6 +50,37 @@ export function auditInsertSql(entries: AuditEntry[], param: Param, at = 'now()'
   ];
 }
 
+/**
+ * The unmasked reads of one key through one operation that share an insert, as one row: the
+ * customers of all of them (each once), and in `details.reads` how many reads it stands for.
+ * Other entries are kept as they are.
+ */
+export function coalesceReads(entries: AuditEntry[]): AuditEntry[] {
+  const out: AuditEntry[] = [];
+  const reads = new Map<string, { entry: AuditEntry; ids: Set<string>; n: number }>();
+  for (const e of entries) {
+    if (e.kind !== AuditKind.PII_READ || e.details) {
+      out.push(e);
+      continue;
+    }
+    const key = `${e.keyId}\u0001${e.actor}\u0001${e.operation}\u0001${e.operationName ?? ''}`;
+    const seen = reads.get(key);
+    if (!seen) {
+      const group = { entry: { ...e }, ids: new Set(e.customerIds), n: 1 };
+      reads.set(key, group);
+      out.push(group.entry);
+      continue;
+    }
+    for (const id of e.customerIds) seen.ids.add(id);
+    seen.n++;
+  }
+  for (const { entry, ids, n } of reads.values()) {
+    entry.customerIds = ids;
+    if (n > 1) entry.details = { reads: n };
+  }
+  return out;
+}
+
 type Row = Record<string, any>;
 
 function toRecord(row: Row): AuditRecord {
@@ -89,6 +120,11 @@ export class AuditService {
     });
   }
 
+  /** Whether a shared insert is gathering or running: a caller alone may do better writing its own row. */
+  get sharing(): boolean {
+    return this.flushing !== null;
+  }
+
   private async flush(): Promise<void> {
     // Let the requests of this turn of the event loop join the first insert.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -96,7 +132,7 @@ export class AuditService {
       const batch = this.pending;
       this.pending = [];
       try {
-        await this.record(batch.flatMap((b) => b.entries));
+        await this.record(coalesceReads(batch.flatMap((b) => b.entries)));
         for (const b of batch) b.done();
       } catch (err) {
         for (const b of batch) b.done(err);
