@@ -18,7 +18,8 @@
  * 4. For each workload, `pairs` pairs of runs, which of the two goes first alternating from one
  *    pair to the next; each run is `warmup` seconds unmeasured then `seconds` measured, from the
  *    load generator (bench/read-load.ts) in its own process. CPU is read from /proc for the
- *    server process and for every process of the PostgreSQL server.
+ *    server process and for the PostgreSQL server's processes: its own (WAL writer,
+ *    checkpointer…) and the backends of the benchmark's database.
  *
  * With --profile DIR, both servers run under `node --cpu-prof` and leave their profiles in
  * DIR/customer-graph and DIR/postgraphile when they stop (open them in Chrome's DevTools, or
@@ -538,14 +539,30 @@ async function postmasterPid(url: string): Promise<number | null> {
   return comm === 'postgres' || comm === 'postmaster' ? stat.ppid : null;
 }
 
-/** Ticks of the postmaster and of every process it started (backends, background workers). */
+/** The database a client backend serves, from the title PostgreSQL gives it ("postgres: [cluster: ]user db host(port) state"); null for the server's own processes. */
+function backendDatabase(pid: number): string | null {
+  try {
+    const title = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    return /^postgres: (?:[^:\s]+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])/.exec(title)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Ticks of the postmaster and of every process it started: the backends of the benchmark's
+ * database and the server's own processes (WAL writer, checkpointer…), not the backends of other
+ * databases on the same server.
+ */
 function postgresTicks(postmaster: number): Map<number, number> {
   const ticks = new Map<number, number>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     const stat = procStat(pid);
-    if (stat && (pid === postmaster || stat.ppid === postmaster)) ticks.set(pid, stat.ticks);
+    if (!stat || (pid !== postmaster && stat.ppid !== postmaster)) continue;
+    const database = pid === postmaster ? null : backendDatabase(pid);
+    if (database === null || database === DATABASE) ticks.set(pid, stat.ticks);
   }
   return ticks;
 }

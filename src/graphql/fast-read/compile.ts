@@ -73,11 +73,10 @@ export interface MaskSpec {
 const ts = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /**
- * formatMoney in SQL: at least `digits` decimals, more only when they are not zero. `digits` is
- * an SQL expression (a constant, or a CASE over the row's currency).
+ * formatMoney in SQL: at least `digits` decimals, more only when they are not zero (NULL stays
+ * NULL). `digits` is an SQL expression (a constant, or a CASE over the row's currency), evaluated once.
  */
-const money = (value: string, digits: string) =>
-  `(CASE WHEN ${value} IS NULL THEN NULL WHEN scale(trim_scale(${value})) <= ${digits} THEN round(${value}, ${digits})::text ELSE trim_scale(${value})::text END)`;
+const money = (value: string, digits: string) => `round(${value}, greatest(${digits}, scale(trim_scale(${value}))))::text`;
 
 let currencyDigitsSql: string | null = null;
 /** minorDigits of an interaction's currency, as ICU has them (the codes that differ from 2 spelled out). */
@@ -303,7 +302,8 @@ export function compileRead(
     let sql: string;
     if (root.name.value === 'customer') {
       const id = param(b, argument(field, root, 'id', (v) => typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)), 'uuid');
-      sql = `SELECT ${customerObject(b, root.selectionSet, 'c', [])}::text AS data, ARRAY(SELECT c.id WHERE ${withIdentifiers('c')})::text[] AS ids
+      const data = customerObject(b, root.selectionSet, 'c', []);
+      sql = `SELECT ${data}::text AS data, ${b.personal ? `ARRAY(SELECT c.id WHERE ${withIdentifiers('c')})::text[]` : `'{}'::text[]`} AS ids
                FROM customer t JOIN customer c ON c.id = coalesce(t.merged_into_id, t.id)
               WHERE t.id = ${id}`;
     } else if (root.name.value === 'customerByIdentifier') {
@@ -323,7 +323,8 @@ export function compileRead(
         },
         'varchar',
       );
-      sql = `SELECT ${customerObject(b, root.selectionSet, 'c', [])}::text AS data, ARRAY(SELECT c.id WHERE ${withIdentifiers('c')})::text[] AS ids
+      const data = customerObject(b, root.selectionSet, 'c', []);
+      sql = `SELECT ${data}::text AS data, ${b.personal ? `ARRAY(SELECT c.id WHERE ${withIdentifiers('c')})::text[]` : `'{}'::text[]`} AS ids
                FROM identifier i0 JOIN customer c ON c.id = i0.customer_id
               WHERE i0.type = ${type} AND i0.value = ${value}`;
     } else if (root.name.value === 'customers') {
@@ -341,7 +342,7 @@ export function compileRead(
         });
         return [keyOf(f), `coalesce(json_agg(${object(edge)}), '[]'::json)`];
       });
-      sql = `SELECT ${object(connection)}::text AS data, coalesce(array_agg(c.id::text) FILTER (WHERE ${withIdentifiers('c')}), '{}') AS ids
+      sql = `SELECT ${object(connection)}::text AS data, ${b.personal ? `coalesce(array_agg(c.id::text) FILTER (WHERE ${withIdentifiers('c')}), '{}')` : `'{}'::text[]`} AS ids
                FROM (SELECT * FROM customer c WHERE c.merged_into_id IS NULL ORDER BY c.created_at DESC, c.id DESC LIMIT ${first}) c`;
     } else return null;
     compiledCount++;
