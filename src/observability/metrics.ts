@@ -1,5 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+import { Topic } from '../modules/events/event';
+
 /**
  * The server's Prometheus series (prom-client), one registry per server instance so that several
  * servers in one process (tests) keep their own. Counters that the domain moves are fed through
@@ -176,12 +178,12 @@ export class Metrics {
   }
 
   /** Events as the relay hands them over, in log order. */
-  eventsRead(events: ReadonlyArray<{ topic: string; payload: unknown; recordedAt: Date }>): void {
+  eventsRead(events: ReadonlyArray<{ topic: Topic; payload: unknown; recordedAt: Date }>): void {
     if (!events.length) return;
-    const byTopic = new Map<string, number>();
+    const byTopic = new Map<Topic, number>();
     for (const e of events) {
       byTopic.set(e.topic, (byTopic.get(e.topic) ?? 0) + 1);
-      if (e.topic === 'LIFECYCLE_STAGE_CHANGED') {
+      if (e.topic === Topic.LIFECYCLE_STAGE_CHANGED) {
         const p = e.payload as { from: string | null; to: string };
         this.transitions.inc({ from: p.from ?? 'NONE', to: p.to });
       }
