@@ -21,6 +21,8 @@ function sendError(res: Response, status: number, code: ErrorCode, message: stri
  */
 export function authenticate(services: Services, options: { landingPage: boolean }): RequestHandler {
   return async (req: AuthenticatedRequest, res: Response, next: NextFunction) => {
+    // Already verified, and its rate taken, by the compiled reads' front lane.
+    if (req.principal) return next();
     try {
       // A browser opening /graphql gets the landing page (only where introspection is on).
       if (options.landingPage && req.method === 'GET' && !req.query.query && req.accepts('html') === 'html') return next();

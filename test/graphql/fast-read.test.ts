@@ -1,6 +1,9 @@
+import http from 'node:http';
+
 import { parse } from 'graphql';
 
 import { interaction, unique } from '../helpers/factories';
+import { Scope } from '../../src/modules/access/scope.enum';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 /*
@@ -58,6 +61,7 @@ const DOCUMENTS: Array<[string, string, () => Record<string, unknown>]> = [
 
 const fast = (doc: string) => doc.replace(' ROOT', '').replace('BOBVALUE', ids.bobValue);
 const general = (doc: string) => doc.replace(' ROOT', ' @include(if: true)').replace('BOBVALUE', ids.bobValue);
+const general_ = general;
 
 async function post(query: string, variables: Record<string, unknown>, key: string): Promise<{ status: number; body: any }> {
   const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
@@ -132,5 +136,73 @@ describe('compiled reads', () => {
       const strip = (r: typeof a) => JSON.parse(JSON.stringify(r, (k, v) => (k === 'locations' ? undefined : v)));
       expect(strip(a)).toEqual(strip(b));
     }
+  });
+
+  describe('the front lane (before Express)', () => {
+    const W1 = () => fast(DOCUMENTS[0][1]);
+
+    /** A raw request: `chunked` sends the body without a length, which the lane leaves to Express. */
+    function raw(body: string, headers: Record<string, string>, chunked = false): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: any }> {
+      const url = new URL(t.url);
+      return new Promise((resolve, reject) => {
+        const req = http.request(
+          { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...headers, ...(chunked ? {} : { 'content-length': Buffer.byteLength(body) }) } },
+          (res) => {
+            let text = '';
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) }));
+          },
+        );
+        req.on('error', reject);
+        if (chunked) req.write(body.slice(0, 5));
+        req.end(chunked ? body.slice(5) : body);
+      });
+    }
+
+    it('answers as the general path does: status, body, content type, and the caller\'s request id sent back', async () => {
+      const body = JSON.stringify({ query: W1(), variables: { id: ids.ann } });
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${t.keys.readWrite}`, 'x-request-id': 'lane-check-1' };
+      const lane = await raw(body, headers);
+      const express = await raw(body, headers, true);
+      expect(lane.status).toBe(200);
+      expect(lane.body).toEqual(express.body);
+      expect(lane.headers['content-type']).toBe(express.headers['content-type']);
+      expect([lane.headers['x-request-id'], express.headers['x-request-id']]).toEqual(['lane-check-1', 'lane-check-1']);
+      // Without one, a new id for each answer.
+      const { 'x-request-id': _, ...anonymous } = headers;
+      const [a, b] = [await raw(body, anonymous), await raw(body, anonymous)];
+      expect(a.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(a.headers['x-request-id']).not.toBe(b.headers['x-request-id']);
+    });
+
+    it('leaves every refusal to Express, with the same words: no key, an unknown key, a body that is not JSON, nesting too deep', async () => {
+      const body = JSON.stringify({ query: W1(), variables: { id: ids.ann } });
+      const cases: Array<[string, Record<string, string>, number]> = [
+        [body, { 'content-type': 'application/json' }, 401],
+        [body, { 'content-type': 'application/json', authorization: 'Bearer cg_nobody_knows_this_key' }, 401],
+        ['{"query": "{ customers', { 'content-type': 'application/json', authorization: `Bearer ${t.keys.read}` }, 400],
+        [JSON.stringify({ query: `{ ${'a { '.repeat(70)} }` }), { 'content-type': 'application/json', authorization: `Bearer ${t.keys.read}` }, 400],
+      ];
+      for (const [text, headers, status] of cases) {
+        const lane = await raw(text, headers);
+        const express = await raw(text, headers, true);
+        expect(lane.status).toBe(status);
+        expect(lane.body).toEqual(express.body);
+        expect(lane.body.errors[0].extensions.code).toBeDefined();
+      }
+    });
+
+    it('takes a key\'s rate once per request, whether the lane answers it or hands it on', async () => {
+      // A burst of 4, then one more each second: a request charged twice would leave the fourth refused.
+      const { key } = await t.server.services.apiKeys.create('lane rate', [Scope.READ], { rateLimitPerSecond: 1, rateLimitBurst: 4 });
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+      const compiled = JSON.stringify({ query: W1(), variables: { id: ids.ann } });
+      const general = JSON.stringify({ query: general_(DOCUMENTS[0][1]), variables: { id: ids.ann } });
+      const started = Date.now();
+      const statuses = [];
+      for (const text of [compiled, general, compiled, general, compiled]) statuses.push((await raw(text, headers)).status);
+      expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);
+      if (Date.now() - started < 1000) expect(statuses[4]).toBe(429);
+    });
   });
 });
