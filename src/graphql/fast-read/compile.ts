@@ -101,6 +101,8 @@ const refuse = (): never => {
 
 interface Builder {
   schema: GraphQLSchema;
+  /** The join of the customer's identifiers that personal answers take their first list from. */
+  identifiers: string | null;
   params: ParamOf[];
   sizeParams: number[];
   defaultCurrency: string;
@@ -180,7 +182,14 @@ function identifiers(b: Builder, set: SelectionSetNode | undefined, customer: st
     b.masks.push({ path, typeKey: keyOf(type), valueKeys });
   }
   const obj = leaves('Identifier', set, { type: 'i.type', value: 'i.value', rawValue: 'i.raw_value', createdAt: ts('i.created_at') });
-  return `(SELECT coalesce(json_agg(${obj}), '[]'::json) FROM (SELECT * FROM identifier i WHERE i.customer_id = ${customer}.id ORDER BY i.created_at, i.type, i.value) i)`;
+  const list = `SELECT json_agg(${obj}) AS list FROM (SELECT * FROM identifier i WHERE i.customer_id = ${customer}.id ORDER BY i.created_at, i.type, i.value) i`;
+  // The first list of values is joined beside the customer: whether it is empty also says whether
+  // the read is audited for that customer, without looking its identifiers up a second time.
+  if (valueKeys.length && !b.identifiers) {
+    b.identifiers = `LEFT JOIN LATERAL (${list}) ident ON true`;
+    return `coalesce(ident.list, '[]'::json)`;
+  }
+  return `coalesce((${list}), '[]'::json)`;
 }
 
 function interactions(b: Builder, node: FieldNode, customer: string): string {
@@ -260,8 +269,8 @@ function customerObject(b: Builder, set: SelectionSetNode | undefined, c: string
   return object(pairs);
 }
 
-/** Customers in the answer that had identifiers in it: the ones an unmasked read is audited for. */
-const withIdentifiers = (c: string) => `EXISTS (SELECT 1 FROM identifier i WHERE i.customer_id = ${c}.id)`;
+/** Customers in the answer that had identifiers in it (personal answers only): the ones an unmasked read is audited for. */
+const withIdentifiers = () => `ident.list IS NOT NULL`;
 
 let compiledCount = 0;
 
@@ -293,7 +302,7 @@ export function compileRead(
   if (!operation || operation.operation !== 'query' || operation.directives?.length) return null;
   if (document.definitions.length !== 1) return null;
   if (operation.variableDefinitions?.some((v) => v.directives?.length)) return null;
-  const b: Builder = { schema, params: [], sizeParams: [], defaultCurrency, personal: false, masks: [] };
+  const b: Builder = { schema, identifiers: null, params: [], sizeParams: [], defaultCurrency, personal: false, masks: [] };
   try {
     const [root, ...rest] = fieldsOf(operation.selectionSet);
     if (rest.length || !root) return null;
@@ -303,8 +312,8 @@ export function compileRead(
     if (root.name.value === 'customer') {
       const id = param(b, argument(field, root, 'id', (v) => typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)), 'uuid');
       const data = customerObject(b, root.selectionSet, 'c', []);
-      sql = `SELECT ${data}::text AS data, ${b.personal ? `ARRAY(SELECT c.id WHERE ${withIdentifiers('c')})::text[]` : `'{}'::text[]`} AS ids
-               FROM customer t JOIN customer c ON c.id = coalesce(t.merged_into_id, t.id)
+      sql = `SELECT ${data}::text AS data, ${b.personal ? `(CASE WHEN ${withIdentifiers()} THEN ARRAY[c.id::text] ELSE '{}' END)` : `'{}'::text[]`} AS ids
+               FROM customer t JOIN customer c ON c.id = coalesce(t.merged_into_id, t.id) ${b.identifiers ?? ''}
               WHERE t.id = ${id}`;
     } else if (root.name.value === 'customerByIdentifier') {
       const typeOfArg = argument(field, root, 'type', (v) => typeof v === 'string');
@@ -324,8 +333,8 @@ export function compileRead(
         'varchar',
       );
       const data = customerObject(b, root.selectionSet, 'c', []);
-      sql = `SELECT ${data}::text AS data, ${b.personal ? `ARRAY(SELECT c.id WHERE ${withIdentifiers('c')})::text[]` : `'{}'::text[]`} AS ids
-               FROM identifier i0 JOIN customer c ON c.id = i0.customer_id
+      sql = `SELECT ${data}::text AS data, ${b.personal ? `(CASE WHEN ${withIdentifiers()} THEN ARRAY[c.id::text] ELSE '{}' END)` : `'{}'::text[]`} AS ids
+               FROM identifier i0 JOIN customer c ON c.id = i0.customer_id ${b.identifiers ?? ''}
               WHERE i0.type = ${type} AND i0.value = ${value}`;
     } else if (root.name.value === 'customers') {
       for (const a of root.arguments ?? []) if (a.name.value !== 'first') return null;
@@ -342,8 +351,8 @@ export function compileRead(
         });
         return [keyOf(f), `coalesce(json_agg(${object(edge)}), '[]'::json)`];
       });
-      sql = `SELECT ${object(connection)}::text AS data, ${b.personal ? `coalesce(array_agg(c.id::text) FILTER (WHERE ${withIdentifiers('c')}), '{}')` : `'{}'::text[]`} AS ids
-               FROM (SELECT * FROM customer c WHERE c.merged_into_id IS NULL ORDER BY c.created_at DESC, c.id DESC LIMIT ${first}) c`;
+      sql = `SELECT ${object(connection)}::text AS data, ${b.personal ? `coalesce(array_agg(c.id::text) FILTER (WHERE ${withIdentifiers()}), '{}')` : `'{}'::text[]`} AS ids
+               FROM (SELECT * FROM customer c WHERE c.merged_into_id IS NULL ORDER BY c.created_at DESC, c.id DESC LIMIT ${first}) c ${b.identifiers ?? ''}`;
     } else return null;
     compiledCount++;
     const name = `cg_read_${compiledCount}`;
