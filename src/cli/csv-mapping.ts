@@ -203,17 +203,15 @@ export function csvSource(mapping: CsvMapping): ImportSource<CsvCounters> {
           continue;
         }
         if (!line.trim()) continue;
-        counters.lines++;
         const fields = parseCsvLine(line, mapping.delimiter);
         const index = header;
         const mapped = mapRow(mapping, (column) => fields[index.get(column)!] ?? '', lineNumber);
+        // Rows at or after --until are left out of every count, as if the file ended before them.
+        if (typeof mapped !== 'string' && until !== undefined && Date.parse(mapped.occurredAt) >= until) continue;
+        counters.lines++;
         if (typeof mapped === 'string') {
           counters.skipped++;
           options.problem(`line ${lineNumber}: ${mapped}`);
-          continue;
-        }
-        if (until !== undefined && Date.parse(mapped.occurredAt) >= until) {
-          counters.lines--;
           continue;
         }
         counters.mapped++;
