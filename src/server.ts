@@ -50,6 +50,25 @@ import { observabilityPlugin, requestIds, type Telemetry } from './graphql/plugi
 import { metricsHandler } from './graphql/metrics-endpoint';
 import { fastLane, fastReader, fastReads, laneErrors } from './graphql/fast-read/fast-read';
 import { dashboardAssets, dashboardRouter } from './dashboard/assets';
+import { AnalyzeScheduler } from './db/analyze-scheduler';
+import type { IngestObserver } from './modules/interactions/ingest.service';
+import type { SweepObserver } from './modules/derivation/sweep';
+
+/** The tables writes fill (ingestion, merges, sweeps): analyzed after a bulk load. */
+export const WRITTEN_TABLES = [
+  'customer',
+  'identifier',
+  'identity_conflict',
+  'merge',
+  'interaction',
+  'lifecycle_transition',
+  'journey',
+  'event',
+  'consent_decision',
+  'consent_state',
+  'segment_member',
+  'audit',
+] as const;
 
 export interface RunningServer {
   url: string;
@@ -75,11 +94,29 @@ export function createServices(
   signal?: CommitSignal,
   analyticsDataSource: DataSource = dataSource,
   metrics?: Metrics,
+  /** Told how many rows each committed write or sweep stored (the ANALYZE scheduler). */
+  onWritten?: (rows: number) => void,
 ): Services {
+  const ingestObserver: IngestObserver | undefined = onWritten
+    ? {
+        ingested(outcomes) {
+          metrics?.ingested(outcomes);
+          onWritten(outcomes.filter((o) => o.status === 'CREATED').length);
+        },
+      }
+    : metrics;
+  const sweepObserver: SweepObserver | undefined = onWritten
+    ? {
+        swept(result, durationMs) {
+          metrics?.swept(result, durationMs);
+          onWritten(result.moved);
+        },
+      }
+    : metrics;
   const journeys = new JourneyService(config.journeyAbandonAfterDays);
   const derivation = new Derivation(config.lifecycle, journeys);
   const segments = new SegmentService(dataSource, config.consentPurposes, signal);
-  const lifecycle = new LifecycleService(dataSource, new Sweep(dataSource, derivation, config.sweepBatchSize, signal, segments, metrics), analyticsDataSource);
+  const lifecycle = new LifecycleService(dataSource, new Sweep(dataSource, derivation, config.sweepBatchSize, signal, segments, sweepObserver), analyticsDataSource);
   return {
     config,
     apiKeys: new ApiKeyService(dataSource, config.apiKeyCacheSeconds),
@@ -89,7 +126,7 @@ export function createServices(
     interactions: new InteractionRepository(dataSource, config.defaultCurrency),
     journeys: new JourneyRepository(dataSource, config.defaultCurrency),
     transitions: new TransitionRepository(dataSource),
-    ingest: new IngestService(dataSource, config, derivation, suppression, segments, signal, metrics),
+    ingest: new IngestService(dataSource, config, derivation, suppression, segments, signal, ingestObserver),
     lifecycle,
     analytics: new JourneyAnalyticsService(analyticsDataSource, config.defaultCurrency),
     consents: new ConsentService(dataSource, segments, signal),
@@ -155,7 +192,11 @@ export async function startServer(
     pools: () => [pool('api', dataSource), pool('analytics', analyticsDataSource)],
   });
   const telemetry: Telemetry = { metrics, logger };
-  const services = createServices(dataSource, config, suppression, relay, analyticsDataSource, metrics);
+  // After a bulk load, fresh statistics for the planner, computed on the analytics pool.
+  const analyze = config.analyzeAfterWrites
+    ? new AnalyzeScheduler(analyticsDataSource, { tables: WRITTEN_TABLES, log, warn: (err, line) => logger.warn({ err }, line) })
+    : undefined;
+  const services = createServices(dataSource, config, suppression, relay, analyticsDataSource, metrics, analyze && ((rows) => analyze.wrote(rows)));
   relay.subscribe((events) => metrics.eventsRead(events));
   await relay.start();
   const app = express();
@@ -334,6 +375,9 @@ export async function startServer(
       await sweeping;
       await services.segments.stop();
       await relay.stop();
+      // A bulk load just before shutdown (an import, a benchmark's build) leaves analyzed tables.
+      await analyze?.flush();
+      await analyze?.stop();
       await analyticsDataSource.destroy();
     },
   };

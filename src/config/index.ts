@@ -78,6 +78,8 @@ export interface Config {
   auditRetentionDays: number;
   /** Hours after which the server refits the value model as of now; 0: only refitValueModel. */
   valueRefitHours: number;
+  /** ANALYZE the tables a bulk load filled once its writes pause (src/db/analyze-scheduler.ts). */
+  analyzeAfterWrites: boolean;
 }
 
 export interface OperationLimits {
@@ -301,5 +303,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     suppressionSecret: secret(env),
     auditRetentionDays: int(env, 'AUDIT_RETENTION_DAYS', 400, 1, 36500),
     valueRefitHours: int(env, 'VALUE_REFIT_HOURS', 24, 0, 24 * 365),
+    analyzeAfterWrites: bool(env, 'ANALYZE_AFTER_WRITES', true),
   };
 }

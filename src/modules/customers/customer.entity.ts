@@ -17,6 +17,7 @@ import { PersonalData } from '../pii/personal-data';
 @Index('customer_merged_into_idx', ['mergedIntoId'], { where: 'merged_into_id IS NOT NULL' })
 @Index('customer_due_idx', ['nextEvaluationAt'], { where: 'next_evaluation_at IS NOT NULL AND merged_into_id IS NULL' })
 @Index('customer_stage_idx', ['stage', 'netRevenue'], { where: 'merged_into_id IS NULL' })
+@Index('customer_no_interaction_idx', ['createdAt'], { where: 'last_interaction_at IS NULL AND merged_into_id IS NULL' })
 @ObjectType({ description: 'One person, unified across every channel.' })
 export class Customer {
   @Field(() => ID)

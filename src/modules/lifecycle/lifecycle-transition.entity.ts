@@ -7,8 +7,10 @@ import type { LifecycleFacts } from './rules';
 
 /** One change of stage, with the rule and the figures that decided it. */
 @Entity('lifecycle_transition')
-@Index('lifecycle_transition_customer_idx', ['customerId', 'at'])
-@Index('lifecycle_transition_at_idx', ['at', 'id'])
+// (customer_id, at) and (at, id), both INCLUDE (from_stage, to_stage), which TypeORM cannot
+// describe: kept by migrations/1796000000000-TransitionStages.ts.
+@Index('lifecycle_transition_customer_idx', { synchronize: false })
+@Index('lifecycle_transition_at_idx', { synchronize: false })
 @ObjectType()
 export class LifecycleTransition {
   @Field(() => ID)
