@@ -55,10 +55,14 @@ export class SegmentService {
     private readonly signal?: CommitSignal,
   ) {}
 
-  /** The segments in force, cached for a moment. */
-  async compiled(): Promise<CompiledSegment[]> {
+  /**
+   * The segments in force, cached for a moment; read through `db` when given: a caller holding a
+   * pooled connection in a transaction must not wait for a second one (with every connection held
+   * by such callers, none would ever be released).
+   */
+  async compiled(db: Queryable = this.dataSource): Promise<CompiledSegment[]> {
     if (this.cache && this.cache.until > Date.now()) return this.cache.segments;
-    const rows: Row[] = await this.dataSource.query(`SELECT id, definition FROM segment ORDER BY id`);
+    const rows: Row[] = await db.query(`SELECT id, definition FROM segment ORDER BY id`);
     const segments = rows.map((r) => ({ id: r.id, definition: r.definition as Definition }));
     this.cache = { segments, until: Date.now() + CACHE_MS };
     return segments;
@@ -66,7 +70,7 @@ export class SegmentService {
 
   /** Refreshes the memberships of `customerIds` in every segment, in the caller's transaction. */
   async refresh(db: Queryable, customerIds: readonly string[]): Promise<void> {
-    const segments = await this.compiled();
+    const segments = await this.compiled(db);
     if (segments.length === 0 || customerIds.length === 0) return;
     this.stats.refreshes++;
     this.stats.customersEvaluated += new Set(customerIds).size;
