@@ -3,12 +3,17 @@
  *
  *   npm run bench:ingest -- --key cg_... [--url http://localhost:4000/graphql] [--database-url postgres://...]
  *                           [--batches 40] [--batch-size 500] [--single-requests 10000] [--concurrency 32]
- *                           [--out bench/RESULTS.md]
+ *                           [--history 10000,100000] [--append-rounds 300] [--out bench/RESULTS.md]
  *
  * Scenarios, in order:
  *   (a) recordInteractions batches of new people (fresh ANONYMOUS_ID + EMAIL), 2 concurrent senders;
  *   (b) the same, but half of each batch carries an EMAIL created by (a), so it matches an existing customer;
  *   (c) recordInteraction, one new person per request, --concurrency clients;
+ *   (d) appends to long histories: one customer per --history size is given that many interactions
+ *       (recordInteractions batches of 1,000 in time order, an hour apart, one in 50 a purchase),
+ *       then --append-rounds rounds of one recordInteraction each to a new customer, to a customer
+ *       with 10 interactions and to every long-history customer, in turn, from one client: the
+ *       per-write cost of an append, side by side (`--history 0` skips it);
  *   baseline: the rows of (a) written with plain multi-row INSERTs (500 rows each) into a temporary
  *   copy of the interaction table, through `pg` on --database-url (skipped without one).
  *
@@ -31,7 +36,7 @@ import { uuidv7 } from '../src/db/uuid';
 
 const USAGE =
   'usage: npm run bench:ingest -- [--url URL] [--key KEY] [--database-url URL] [--batches N] [--batch-size N] ' +
-  '[--single-requests N] [--concurrency N] [--out FILE]';
+  '[--single-requests N] [--concurrency N] [--history N,N] [--append-rounds N] [--out FILE]';
 
 /** The machine this was written for has 2 cores: two senders keep the server busy without queueing. */
 const BATCH_SENDERS = 2;
@@ -55,6 +60,8 @@ interface Options {
   batchSize: number;
   singleRequests: number;
   concurrency: number;
+  history: number[];
+  appendRounds: number;
   out: string;
 }
 
@@ -84,6 +91,8 @@ function parseOptions(argv: string[]): Options {
       'batch-size': { type: 'string', default: '500' },
       'single-requests': { type: 'string', default: '10000' },
       concurrency: { type: 'string', default: '32' },
+      history: { type: 'string', default: '10000,100000' },
+      'append-rounds': { type: 'string', default: '300' },
       out: { type: 'string', default: 'bench/RESULTS.md' },
     },
   });
@@ -121,6 +130,8 @@ function parseOptions(argv: string[]): Options {
     batchSize: integer('batch-size', values['batch-size']!, 1, SERVER_MAX_BATCH),
     singleRequests: integer('single-requests', values['single-requests']!, 0, 10_000_000),
     concurrency: integer('concurrency', values.concurrency!, 1, 1000),
+    history: values.history!.split(',').map((v) => integer('history', v, 0, 1_000_000)).filter((n) => n > 0),
+    appendRounds: integer('append-rounds', values['append-rounds']!, 1, 100_000),
     out: path.resolve(values.out!),
   };
 }
@@ -204,17 +215,18 @@ async function pool(total: number, workers: number, deadline: AbortSignal, task:
 // GraphQL
 
 interface IdentifierInput {
-  type: 'ANONYMOUS_ID' | 'EMAIL';
+  type: 'ANONYMOUS_ID' | 'EMAIL' | 'CUSTOMER_ID';
   value: string;
 }
 
 interface InteractionInput {
   externalId: string;
   channel: 'WEB' | 'APP';
-  type: 'PAGE_VIEW' | 'PURCHASE';
+  type: 'PAGE_VIEW' | 'PURCHASE' | 'PRODUCT_VIEW' | 'ADD_TO_CART';
   identifiers: IdentifierInput[];
   amount?: string;
   currency?: string;
+  occurredAt?: string;
 }
 
 interface GraphQLResponse<T> {
@@ -356,6 +368,119 @@ async function runSingles(options: Options, deadline: AbortSignal, tally: Tally)
   });
   tally.elapsedMs = performance.now() - started;
   tally.stoppedEarly = deadline.aborted;
+}
+
+// ---------------------------------------------------------------------------------------------
+// (d) Appends to long histories
+
+const HOUR_MS = 3_600_000;
+const SEED_BATCH = 1000;
+
+/** The i-th interaction of a long history: mostly views, one in 50 a purchase after an add to cart. */
+function historyInteraction(tag: string, index: number, customerId: string, at: number): InteractionInput {
+  const kind = index % 50;
+  const type = kind === 49 ? 'PURCHASE' : kind === 48 ? 'ADD_TO_CART' : index % 7 === 0 ? 'PRODUCT_VIEW' : 'PAGE_VIEW';
+  return {
+    externalId: `bench-${runId}-${tag}-${index}`,
+    channel: index % 2 === 0 ? 'WEB' : 'APP',
+    type,
+    identifiers: [{ type: 'CUSTOMER_ID', value: customerId }],
+    occurredAt: new Date(at).toISOString(),
+    ...(type === 'PURCHASE' ? { amount: '19.99', currency: 'EUR' } : {}),
+  };
+}
+
+interface AppendTarget {
+  label: string;
+  customerId: string;
+  /** Interactions already stored. */
+  size: number;
+  tally: Tally;
+}
+
+/**
+ * Gives each target its history (recordInteractions batches, in time order, targets in parallel),
+ * then appends one interaction at a time to each in turn, so that every target sees the same
+ * moment of the machine's load. Histories end `appendRounds` minutes before now: appends come
+ * a minute apart after them, never in the future.
+ */
+async function runAppends(options: Options, deadline: AbortSignal, targets: AppendTarget[], seedTally: Tally): Promise<void> {
+  const end = Date.now() - (options.appendRounds + 5) * 60_000;
+  const seedStarted = performance.now();
+  await Promise.all(
+    targets.map(async (target) => {
+      for (let first = 0; first < target.size && !deadline.aborted; first += SEED_BATCH) {
+        const count = Math.min(SEED_BATCH, target.size - first);
+        const inputs = Array.from({ length: count }, (_, k) => {
+          const index = first + k;
+          return historyInteraction(`${target.label}-seed`, index, target.customerId, end - (target.size - index) * HOUR_MS);
+        });
+        seedTally.items += count;
+        seedTally.requests++;
+        const t0 = performance.now();
+        try {
+          const data = await postGraphQL<{ recordInteractions: Array<{ status: string }> }>(options, JSON.stringify({ query: BATCH_MUTATION, variables: { inputs } }), deadline);
+          seedTally.latenciesMs.push(performance.now() - t0);
+          for (const r of data.recordInteractions) r.status === 'CREATED' ? seedTally.created++ : countOther(seedTally, r.status);
+        } catch (err) {
+          countOther(seedTally, 'request failed', count);
+          seedTally.firstError ??= (err as Error).message;
+        }
+      }
+    }),
+  );
+  seedTally.elapsedMs = performance.now() - seedStarted;
+  seedTally.stoppedEarly = deadline.aborted;
+
+  const started = performance.now();
+  for (let round = 0; round < options.appendRounds && !deadline.aborted; round++) {
+    // Rotate who goes first, so that no target always follows the same one.
+    for (let k = 0; k < targets.length; k++) {
+      const target = targets[(round + k) % targets.length];
+      const at = end + round * 60_000 + k;
+      const customerId = target.size === 0 ? `${target.customerId}-${round}` : target.customerId;
+      const input = historyInteraction(`${target.label}-append`, round * 50 + 1 + (round % 49), customerId, at);
+      const body = JSON.stringify({ query: SINGLE_MUTATION, variables: { input } });
+      target.tally.items++;
+      target.tally.requests++;
+      const t0 = performance.now();
+      try {
+        const data = await postGraphQL<{ recordInteraction: { status: string } }>(options, body, deadline);
+        target.tally.latenciesMs.push(performance.now() - t0);
+        if (data.recordInteraction.status === 'CREATED') target.tally.created++;
+        else countOther(target.tally, data.recordInteraction.status);
+      } catch (err) {
+        countOther(target.tally, deadline.aborted ? 'cut off at the time limit (outcome unknown)' : 'request failed');
+        target.tally.firstError ??= (err as Error).message;
+      }
+    }
+  }
+  const elapsed = performance.now() - started;
+  for (const target of targets) {
+    target.tally.elapsedMs = elapsed;
+    target.tally.stoppedEarly = deadline.aborted;
+  }
+}
+
+/** Mean and median per append of each target against the new customer's, and the spread of block medians. */
+function appendSummary(targets: AppendTarget[]): string[] {
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+  const blocks = (v: number[]) => {
+    const size = Math.max(10, Math.floor(v.length / 5));
+    const out: number[] = [];
+    for (let i = 0; i + size <= v.length; i += size) out.push(percentile(v.slice(i, i + size), 50));
+    return out;
+  };
+  const base = targets[0].tally.latenciesMs;
+  const lines = ['| append to | stored interactions | mean ms | p50 ms | p50 of 5 blocks, min–max ms | p50 vs new customer |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
+  for (const t of targets) {
+    const v = t.tally.latenciesMs;
+    const b = blocks(v);
+    lines.push(
+      `| ${t.label} | ${t.size} | ${mean(v).toFixed(2)} | ${percentile(v, 50).toFixed(2)} | ${b.length ? `${Math.min(...b).toFixed(2)}–${Math.max(...b).toFixed(2)}` : '—'} | ${(percentile(v, 50) / percentile(base, 50)).toFixed(2)}× |`,
+    );
+  }
+  return lines;
 }
 
 const BASELINE_COLUMNS = [
@@ -558,6 +683,22 @@ async function main(): Promise<void> {
     await runSingles(options, deadline, c);
   }
 
+  // (d) Appends to customers with long histories, against a new customer and a short history.
+  let appendLines: string[] = [];
+  if (!deadline.aborted && options.history.length > 0) {
+    const targets: AppendTarget[] = [
+      { label: 'new customer', customerId: `${runId}-new`, size: 0, tally: newTally('(d) append, new customer (1 client)') },
+      { label: 'short history', customerId: `${runId}-h10`, size: 10, tally: newTally('(d) append, 10 stored (1 client)') },
+      ...options.history.map((n) => ({ label: `${n} stored`, customerId: `${runId}-h${n}`, size: n, tally: newTally(`(d) append, ${n} stored (1 client)`) })),
+    ];
+    const seed = newTally(`(d) seeding the histories (${SEED_BATCH}/req, one sender per customer)`);
+    console.log(`(d) seeding ${options.history.join(', ')} interactions, then ${options.appendRounds} rounds of appends…`);
+    await runAppends(options, deadline, targets, seed);
+    tallies.push(seed, ...targets.map((t) => t.tally));
+    appendLines = appendSummary(targets);
+    console.log(`\n${appendLines.join('\n')}`);
+  }
+
   // Baseline: raw INSERTs of as many rows as (a).
   const notes: string[] = [];
   if (!options.databaseUrl) {
@@ -595,6 +736,7 @@ async function main(): Promise<void> {
     markdownTable(rows),
     '',
     'interactions/s counts CREATED items only; for (c) it equals requests/s. p50/p99 are per request (per statement for the baseline).',
+    ...(appendLines.length ? ['', 'Appends, one interaction per request from one client, the targets in turn:', '', ...appendLines] : []),
     ...(problems.length + notes.length ? ['', ...[...problems, ...notes].map((line) => `- ${line}`)] : []),
     '',
   ].join('\n');

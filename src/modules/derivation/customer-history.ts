@@ -1,6 +1,9 @@
 import type { Queryable } from '../../db/tx';
 import type { PendingTouch } from '../interactions/derivation-step';
-import type { StoredTransition } from '../lifecycle/lifecycle-outcome';
+import type { DerivedJourney } from '../journeys/derive';
+import type { JourneyCheckpoint } from '../journeys/journey.service';
+import type { LifecycleCheckpoint, StoredTransition } from '../lifecycle/lifecycle-outcome';
+import { LIFECYCLE_TYPES } from '../lifecycle/rules';
 
 /** One stored interaction as the derivations (lifecycle, journeys) need it: a touch with its journey. */
 export interface HistoryTouch extends PendingTouch {
@@ -60,4 +63,184 @@ export async function loadHistories(db: Queryable, customerIds: readonly string[
 
 export function emptyHistory(customerId: string): CustomerHistory {
   return { customerId, evaluatedAt: null, touches: [], transitions: [], journeys: new Map() };
+}
+
+/** What an append is derived from: the whole history, or a checkpoint (see `loadDerivationInputs`). */
+export type DerivationInput = { kind: 'full'; history: CustomerHistory } | { kind: 'resume'; lifecycle: LifecycleCheckpoint; journeys: JourneyCheckpoint };
+
+/** A customer a write touches, with the earliest of its interactions being written (time, then id). */
+export interface TouchedCustomer {
+  id: string;
+  firstPending: { at: number; interactionId: string } | null;
+  /** Derive from the whole history whatever the order (merged customers: their journeys were dropped). */
+  full: boolean;
+}
+
+/** The parameters of each touched customer, in the order of the statement's `p`. */
+const COLUMNS: Array<(c: TouchedCustomer) => unknown> = [(c) => c.id, (c) => c.firstPending?.at ?? null, (c) => c.firstPending?.interactionId ?? null, (c) => c.full];
+
+const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::bigint`;
+const EPOCH_MS = (value: string) => `('epoch'::timestamptz + ${value} * interval '1 millisecond')`;
+/**
+ * The stored lifecycle events within the horizon, one range of interaction_lifecycle_idx per
+ * type (an IN list equal to the index's predicate would be dropped from the index condition, and
+ * the scan would read every lifecycle event of the customer).
+ */
+const WINDOW_EVENTS = [...LIFECYCLE_TYPES]
+  .map(
+    (type) => `(SELECT id, type, occurred_at, amount, nps_score FROM interaction
+                 WHERE customer_id = m.id AND type = '${type}' AND occurred_at >= m.resume_at - $5 * interval '1 millisecond')`,
+  )
+  .join(' UNION ALL ');
+const JOURNEY_ROW = `json_build_array(j.id, j.status, ${ms('j.started_at')}, ${ms('j.ended_at')}, ${ms('j.last_touch_at')}, j.furthest_step, j.steps, j.channels,
+                                     j.first_channel, j.last_channel, j.touchpoints, j.purchase_interaction_id, j.amount::text, j.signature)`;
+
+/**
+ * What the derivation of each touched customer needs, in one statement. A customer whose new
+ * interactions all sort after its stored ones (the common case: an append) gets a checkpoint —
+ * its stored figures, the lifecycle events the rules can still see (`resumeHorizonMs`), the
+ * transitions from the resume instant on, its latest and latest converted journeys — whose size
+ * does not grow with its history. The others (a late interaction, a merge, a customer without
+ * stored interactions) get their whole history, as `loadHistories` reads it.
+ */
+export async function loadDerivationInputs(db: Queryable, customers: readonly TouchedCustomer[], horizonMs: number): Promise<Map<string, DerivationInput>> {
+  const result = new Map<string, DerivationInput>();
+  if (customers.length === 0) return result;
+  // One customer (a single write, the common case) by scalar parameters: PostgreSQL then settles
+  // on a generic plan of the prepared statement instead of planning it on every call, which it
+  // does for an array it cannot see the length of.
+  const single = customers.length === 1;
+  const rows: any[] = await db.query(
+    `WITH p AS (
+       SELECT p.id, p.force, c.evaluated_at, c.order_count, c.gross_revenue::text AS gross, c.refunds::text AS refunds,
+              c.first_purchase_at, c.last_purchase_at, c.last_nps_score, l.at AS latest_at, l.id AS latest_id,
+              ${EPOCH_MS('p.first_ms')} AS first_at, p.first_id
+         FROM ${single ? '(SELECT $1::uuid, $2::bigint, $3::uuid, $4::bool)' : 'unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::bool[])'} AS p(id, first_ms, first_id, force)
+         JOIN customer c ON c.id = p.id
+         LEFT JOIN LATERAL (SELECT i.occurred_at AS at, i.id FROM interaction i WHERE i.customer_id = p.id ORDER BY i.occurred_at DESC, i.id DESC LIMIT 1) l ON true
+     ), m AS (
+       SELECT p.*,
+              (p.force OR p.latest_id IS NULL OR p.evaluated_at IS NULL OR (p.first_at IS NOT NULL AND (p.first_at, p.first_id) <= (p.latest_at, p.latest_id))) AS full,
+              least(p.first_at, p.evaluated_at + interval '1 millisecond') AS resume_at
+         FROM p
+     )
+     SELECT m.id, m.full, ${ms('m.evaluated_at')} AS evaluated_ms,
+            CASE WHEN m.full THEN
+              (SELECT json_agg(json_build_array(i.id, i.type, i.channel, ${ms('i.occurred_at')}, i.amount::text, i.nps_score, i.journey_id) ORDER BY i.occurred_at, i.id)
+                 FROM interaction i WHERE i.customer_id = m.id)
+            END AS touches,
+            CASE WHEN m.full THEN
+              (SELECT json_agg(json_build_array(t.id, t.from_stage, t.to_stage, ${ms('t.at')}, t.rule_number, t.cause_interaction_id) ORDER BY t.at, t.id)
+                 FROM lifecycle_transition t WHERE t.customer_id = m.id)
+            ELSE
+              (SELECT json_agg(json_build_array(t.id, t.from_stage, t.to_stage, ${ms('t.at')}, t.rule_number, t.cause_interaction_id) ORDER BY t.at, t.id)
+                 -- (at = the latest instant, then by id: the index on (customer_id, at) finds it without reading the others.)
+                 FROM ((SELECT * FROM lifecycle_transition
+                         WHERE customer_id = m.id AND at = (SELECT max(at) FROM lifecycle_transition WHERE customer_id = m.id AND at < m.resume_at)
+                         ORDER BY id DESC LIMIT 1)
+                       UNION ALL
+                       (SELECT * FROM lifecycle_transition WHERE customer_id = m.id AND at >= m.resume_at)) t)
+            END AS transitions,
+            CASE WHEN m.full THEN (SELECT json_agg(json_build_array(j.id, j.signature)) FROM journey j WHERE j.customer_id = m.id) END AS journeys,
+            CASE WHEN NOT m.full THEN
+              json_build_object(
+                'resumeAt', ${ms('m.resume_at')}, 'latestAt', ${ms('m.latest_at')},
+                'orders', m.order_count, 'gross', m.gross, 'refunds', m.refunds, 'firstPurchaseAt', ${ms('m.first_purchase_at')},
+                'lastPurchaseAt', ${ms('m.last_purchase_at')}, 'lastNps', m.last_nps_score,
+                'first', (SELECT json_build_array(i.id, ${ms('i.occurred_at')}) FROM interaction i WHERE i.customer_id = m.id ORDER BY i.occurred_at, i.id LIMIT 1),
+                'events', (SELECT json_agg(json_build_array(e.id, e.type, ${ms('e.occurred_at')}, e.amount::text, e.nps_score) ORDER BY e.occurred_at, e.id)
+                             FROM (${WINDOW_EVENTS}
+                                   UNION ALL
+                                   (SELECT id, type, occurred_at, amount, nps_score FROM interaction
+                                     WHERE customer_id = m.id AND type = 'PURCHASE' AND occurred_at < m.resume_at - $5 * interval '1 millisecond'
+                                     ORDER BY occurred_at DESC, id DESC LIMIT 2)
+                                   UNION ALL
+                                   (SELECT id, type, occurred_at, amount, nps_score FROM interaction
+                                     WHERE customer_id = m.id AND type = 'ACCOUNT_CLOSED' AND occurred_at < m.resume_at - $5 * interval '1 millisecond'
+                                     ORDER BY occurred_at DESC, id DESC LIMIT 1)) e),
+                'latest', (SELECT ${JOURNEY_ROW} FROM journey j
+                            WHERE j.customer_id = m.id AND j.started_at = (SELECT max(started_at) FROM journey WHERE customer_id = m.id)
+                            ORDER BY j.id DESC LIMIT 1),
+                -- The latest converted journey is the one the latest purchase converted.
+                'converted', (SELECT ${JOURNEY_ROW} FROM journey j
+                               WHERE j.id = (SELECT i.journey_id FROM interaction i WHERE i.customer_id = m.id AND i.type = 'PURCHASE' ORDER BY i.occurred_at DESC, i.id DESC LIMIT 1)))
+            END AS checkpoint
+       FROM m`,
+    [
+      ...COLUMNS.map((column) => (single ? column(customers[0]) : customers.map(column))),
+      horizonMs,
+    ],
+  );
+  for (const row of rows) {
+    const transitions: StoredTransition[] = (row.transitions ?? []).map(([id, from, to, at, rule, cause]: any[]) => ({ id, from, to, at: Number(at), rule, cause }));
+    const evaluatedAt = row.evaluated_ms === null ? null : Number(row.evaluated_ms);
+    if (row.full) {
+      result.set(row.id, {
+        kind: 'full',
+        history: {
+          customerId: row.id,
+          evaluatedAt,
+          touches: (row.touches ?? []).map(([interactionId, type, channel, at, amount, npsScore, journeyId]: any[]) => ({
+            interactionId,
+            type,
+            channel,
+            at: Number(at),
+            amount,
+            npsScore,
+            journeyId,
+          })),
+          transitions,
+          journeys: new Map(row.journeys ?? []),
+        },
+      });
+      continue;
+    }
+    const cp = row.checkpoint;
+    const resumeAt = Number(cp.resumeAt);
+    const before = transitions.length && transitions[0].at < resumeAt ? transitions[0] : null;
+    const lastInteractionAt = Number(cp.latestAt);
+    result.set(row.id, {
+      kind: 'resume',
+      lifecycle: {
+        customerId: row.id,
+        evaluatedAt: evaluatedAt!,
+        first: { interactionId: cp.first[0], at: Number(cp.first[1]) },
+        lastInteractionAt,
+        orderCount: cp.orders,
+        grossRevenue: cp.gross,
+        refunds: cp.refunds,
+        firstPurchaseAt: cp.firstPurchaseAt === null ? null : Number(cp.firstPurchaseAt),
+        lastPurchaseAt: cp.lastPurchaseAt === null ? null : Number(cp.lastPurchaseAt),
+        lastNpsScore: cp.lastNps,
+        resumeAt,
+        events: (cp.events ?? []).map(([interactionId, type, at, amount, npsScore]: any[]) => ({ interactionId, type, at: Number(at), amount, npsScore })),
+        before,
+        after: before ? transitions.slice(1) : transitions,
+      },
+      journeys: { latest: journeyRow(cp.latest), lastConverted: journeyRow(cp.converted), lastInteractionAt },
+    });
+  }
+  return result;
+}
+
+function journeyRow(row: any[] | null): DerivedJourney | null {
+  if (!row) return null;
+  const [id, status, startedAt, endedAt, lastTouchAt, furthestStep, steps, channels, firstChannel, lastChannel, touchpoints, purchaseInteractionId, amount, signature] = row;
+  return {
+    id,
+    status,
+    startedAt: Number(startedAt),
+    endedAt: endedAt === null ? null : Number(endedAt),
+    lastTouchAt: Number(lastTouchAt),
+    furthestStep,
+    steps,
+    channels,
+    firstChannel,
+    lastChannel,
+    touchpoints,
+    purchaseInteractionId,
+    amount,
+    interactionIds: [],
+    signature,
+  };
 }

@@ -21,22 +21,27 @@ export const LIFECYCLE_COLUMNS = [
   'last_nps_score',
 ] as const;
 
+/** The derived customer columns, one array of values and its cast per column, in the order of LIFECYCLE_COLUMNS. */
+export function lifecycleColumnValues(outcomes: LifecycleOutcome[]): Array<[unknown[], string]> {
+  return [
+    [outcomes.map((o) => o.stage), 'varchar[]'],
+    [outcomes.map((o) => o.stageSince), 'timestamptz[]'],
+    [outcomes.map((o) => o.evaluatedAt), 'timestamptz[]'],
+    [outcomes.map((o) => o.nextEvaluationAt), 'timestamptz[]'],
+    [outcomes.map((o) => o.orderCount), 'int[]'],
+    [outcomes.map((o) => o.grossRevenue), 'numeric[]'],
+    [outcomes.map((o) => o.refunds), 'numeric[]'],
+    [outcomes.map((o) => o.netRevenue), 'numeric[]'],
+    [outcomes.map((o) => o.firstPurchaseAt), 'timestamptz[]'],
+    [outcomes.map((o) => o.lastPurchaseAt), 'timestamptz[]'],
+    [outcomes.map((o) => o.lastInteractionAt), 'timestamptz[]'],
+    [outcomes.map((o) => o.lastNpsScore), 'smallint[]'],
+  ];
+}
+
 /** The derived customer columns, as `unnest` arguments in the order of LIFECYCLE_COLUMNS. */
 export function lifecycleColumnArrays(outcomes: LifecycleOutcome[], param: Param): string[] {
-  return [
-    param(outcomes.map((o) => o.stage), 'varchar[]'),
-    param(outcomes.map((o) => o.stageSince), 'timestamptz[]'),
-    param(outcomes.map((o) => o.evaluatedAt), 'timestamptz[]'),
-    param(outcomes.map((o) => o.nextEvaluationAt), 'timestamptz[]'),
-    param(outcomes.map((o) => o.orderCount), 'int[]'),
-    param(outcomes.map((o) => o.grossRevenue), 'numeric[]'),
-    param(outcomes.map((o) => o.refunds), 'numeric[]'),
-    param(outcomes.map((o) => o.netRevenue), 'numeric[]'),
-    param(outcomes.map((o) => o.firstPurchaseAt), 'timestamptz[]'),
-    param(outcomes.map((o) => o.lastPurchaseAt), 'timestamptz[]'),
-    param(outcomes.map((o) => o.lastInteractionAt), 'timestamptz[]'),
-    param(outcomes.map((o) => o.lastNpsScore), 'smallint[]'),
-  ];
+  return lifecycleColumnValues(outcomes).map(([values, cast]) => param(values, cast));
 }
 
 /** The transition diff of outcomes, as data-modifying CTEs. */

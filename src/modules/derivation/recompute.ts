@@ -3,10 +3,11 @@ import type { Queryable } from '../../db/tx';
 import type { NewEvent } from '../events/event';
 import type { PendingTouch } from '../interactions/derivation-step';
 import type { JourneyOutcome, JourneyService } from '../journeys/journey.service';
-import { evaluateLifecycle, lifecycleInput, stageChangedEvents, withPending, type LifecycleOutcome } from '../lifecycle/lifecycle-outcome';
-import type { LifecycleThresholds } from '../lifecycle/rules';
-import { emptyHistory, loadHistories, type CustomerHistory } from './customer-history';
-import { derivedStateSql, LIFECYCLE_COLUMNS, lifecycleColumnArrays } from './derived-state.writer';
+import type { JourneyCheckpoint } from '../journeys/journey.service';
+import { evaluateLifecycle, lifecycleInput, resumeLifecycle, stageChangedEvents, withPending, type LifecycleCheckpoint, type LifecycleOutcome } from '../lifecycle/lifecycle-outcome';
+import { resumeHorizonMs, type LifecycleThresholds } from '../lifecycle/rules';
+import { emptyHistory, loadDerivationInputs, type CustomerHistory } from './customer-history';
+import { derivedStateSql, LIFECYCLE_COLUMNS, lifecycleColumnValues } from './derived-state.writer';
 
 export type { PendingTouch };
 
@@ -28,10 +29,15 @@ export function earliest(a: Date | null, b: number | null): Date | null {
  * that an interaction and the passing of time can never derive different things.
  */
 export class Derivation {
+  /** How far before the resume instant a checkpoint's lifecycle events reach. */
+  readonly horizonMs: number;
+
   constructor(
     private readonly thresholds: LifecycleThresholds,
     private readonly journeys: JourneyService,
-  ) {}
+  ) {
+    this.horizonMs = resumeHorizonMs(thresholds);
+  }
 
   /**
    * Lifecycle as of `until` (by default what the history knows: a write never moves the clock),
@@ -46,16 +52,42 @@ export class Derivation {
   }
 
   /**
+   * `recompute` of the whole history, from a checkpoint: valid when every pending interaction
+   * sorts after every stored one, and `until` (if given) is later than the stored evaluation
+   * instant (lifecycle-outcome.ts `resumeLifecycle`, JourneyService `resume`).
+   */
+  resume(lifecycleCheckpoint: LifecycleCheckpoint, journeyCheckpoint: JourneyCheckpoint, pending: readonly PendingTouch[], until?: number): Derived {
+    const lifecycle = resumeLifecycle(lifecycleCheckpoint, pending, this.thresholds, until);
+    const journeys = this.journeys.resume(lifecycleCheckpoint.customerId, journeyCheckpoint, pending, lifecycle.evaluatedAt!.getTime());
+    lifecycle.nextEvaluationAt = earliest(lifecycle.nextEvaluationAt, journeys.nextAbandonAt);
+    return { lifecycle, journeys };
+  }
+
+  /**
    * The derived state of every customer a batch touched, from what the database holds (merged
    * interactions included) plus the batch's own interactions; to be folded into the batch's
-   * single write statement.
+   * single write statement. Appends (every new interaction of a customer after its stored ones)
+   * resume from a checkpoint whose size does not grow with the history; a late interaction, a
+   * merge survivor or a customer without stored interactions is derived from its whole history.
    */
-  async derive(db: Queryable, customers: ReadonlyArray<{ id: string; isNew: boolean }>, pending: ReadonlyMap<string, PendingTouch[]>): Promise<DerivedBatch> {
-    const histories = await loadHistories(db, customers.filter((c) => !c.isNew).map((c) => c.id));
+  async derive(db: Queryable, customers: ReadonlyArray<{ id: string; isNew: boolean; merged?: boolean }>, pending: ReadonlyMap<string, PendingTouch[]>): Promise<DerivedBatch> {
+    const touched = customers.filter((c) => !c.isNew).map((c) => ({ id: c.id, firstPending: earliestTouch(pending.get(c.id)), full: c.merged === true }));
+    const inputs = await loadDerivationInputs(db, touched, this.horizonMs);
     const derived = new Map<string, Derived>();
-    for (const { id } of customers) derived.set(id, this.recompute(histories.get(id) ?? emptyHistory(id), pending.get(id) ?? []));
+    for (const { id } of customers) {
+      const input = inputs.get(id);
+      const own = pending.get(id) ?? [];
+      derived.set(id, input?.kind === 'resume' ? this.resume(input.lifecycle, input.journeys, own) : this.recompute(input?.history ?? emptyHistory(id), own));
+    }
     return new DerivedBatch(derived, this);
   }
+}
+
+/** The first of touches by time, then id. */
+function earliestTouch(touches: readonly PendingTouch[] | undefined): { at: number; interactionId: string } | null {
+  let first: PendingTouch | null = null;
+  for (const t of touches ?? []) if (!first || t.at < first.at || (t.at === first.at && t.interactionId < first.interactionId)) first = t;
+  return first && { at: first.at, interactionId: first.interactionId };
 }
 
 /** What a batch's derivation writes, in the shape its write statement folds in. */
@@ -70,11 +102,11 @@ export class DerivedBatch {
     this.events = stageChangedEvents([...derived.values()].map((d) => d.lifecycle));
   }
 
-  /** The derived customer columns, as `unnest` arguments in the order of `columns`. */
-  columnArrays(customerIds: readonly string[], param: Param): string[] {
+  /** The derived customer columns, one array of values and its cast per column, in the order of `columns`. */
+  columnValues(customerIds: readonly string[]): Array<[unknown[], string]> {
     // A customer created and merged away by the same batch was never derived: it stays a prospect.
     const outcomes = customerIds.map((id) => (this.derived.get(id) ?? this.derivation.recompute(emptyHistory(id))).lifecycle);
-    return lifecycleColumnArrays(outcomes, param);
+    return lifecycleColumnValues(outcomes);
   }
 
   journeyOf(customerId: string, interactionId: string): string | null {

@@ -1,12 +1,12 @@
 import type { DataSource } from 'typeorm';
 
-import { inTransaction, withConnection } from '../../db/tx';
+import { inTransaction, withConnection, type Queryable } from '../../db/tx';
 import type { CommitSignal } from '../events/event';
 import type { LifecycleStage } from '../lifecycle/lifecycle-stage.enum';
 import { stageChangedEvents } from '../lifecycle/lifecycle-outcome';
 import type { SweepResult } from '../lifecycle/lifecycle.service';
-import { loadHistories } from './customer-history';
-import type { Derivation } from './recompute';
+import { loadDerivationInputs, loadHistories } from './customer-history';
+import type { Derivation, Derived } from './recompute';
 import { writeDerived } from './derived-state.writer';
 import type { SegmentService } from '../segments/segment.service';
 
@@ -53,8 +53,7 @@ export class Sweep {
             [asOf, this.batchSize],
           );
           if (due.length === 0) return { count: 0, wroteEvents: false };
-          const histories = await loadHistories(tx, due.map((d) => d.id));
-          const derived = [...histories.values()].map((h) => this.derivation.recompute(h, [], asOf.getTime()));
+          const derived = await this.deriveAsOf(tx, due.map((d) => d.id), asOf.getTime());
           for (const { lifecycle: o } of derived) {
             if (o.stage !== o.previousStage) {
               moved++;
@@ -73,5 +72,23 @@ export class Sweep {
       if (count < this.batchSize) break;
     }
     return { examined, moved, movedByStage };
+  }
+
+  /**
+   * Time passing is an append without interactions: each due customer resumes from its stored
+   * evaluation instant, from a checkpoint; one evaluated at or after `asOf` already (or without
+   * stored interactions) is derived from its whole history.
+   */
+  private async deriveAsOf(tx: Queryable, ids: string[], asOf: number): Promise<Derived[]> {
+    const inputs = await loadDerivationInputs(tx, ids.map((id) => ({ id, firstPending: null, full: false })), this.derivation.horizonMs);
+    const derived: Derived[] = [];
+    const rest: string[] = [];
+    for (const [id, input] of inputs) {
+      if (input.kind === 'resume' && asOf > input.lifecycle.evaluatedAt) derived.push(this.derivation.resume(input.lifecycle, input.journeys, [], asOf));
+      else if (input.kind === 'full') derived.push(this.derivation.recompute(input.history, [], asOf));
+      else rest.push(id);
+    }
+    if (rest.length) for (const h of (await loadHistories(tx, rest)).values()) derived.push(this.derivation.recompute(h, [], asOf));
+    return derived;
   }
 }

@@ -19,14 +19,15 @@ export interface PendingTouch {
  * must not import them back.
  */
 export interface DerivationStep {
-  derive(db: Queryable, customers: ReadonlyArray<{ id: string; isNew: boolean }>, pending: ReadonlyMap<string, PendingTouch[]>): Promise<DerivedBatch>;
+  /** `merged`: the customer survived a merge of this batch (its history changed before its latest interaction). */
+  derive(db: Queryable, customers: ReadonlyArray<{ id: string; isNew: boolean; merged?: boolean }>, pending: ReadonlyMap<string, PendingTouch[]>): Promise<DerivedBatch>;
 }
 
 /** A batch's derived state, in the shape the batch's single write statement folds in. */
 export interface DerivedBatch {
-  /** Customer columns derivation owns; `columnArrays` gives their values as `unnest` arguments in this order. */
+  /** Customer columns derivation owns; `columnValues` gives their values (an array and its cast per column) in this order. */
   readonly columns: readonly string[];
-  columnArrays(customerIds: readonly string[], param: Param): string[];
+  columnValues(customerIds: readonly string[]): Array<[unknown[], string]>;
   /** The journey a pending interaction was put in. */
   journeyOf(customerId: string, interactionId: string): string | null;
   /** CTEs writing the derived state kept outside the customer row. */

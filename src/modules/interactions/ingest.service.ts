@@ -236,7 +236,8 @@ export class IngestService {
       list.push({ interactionId: id, type: d.type, channel: d.channel, at: d.occurredAt.getTime(), amount: d.amount, npsScore: d.npsScore });
       pending.set(customerId, list);
     }
-    const touched = [...plan.touched.entries()].map(([id, t]) => ({ id, isNew: t.isNew }));
+    const survivors = new Set(plan.merges.map((m) => m.survivorId));
+    const touched = [...plan.touched.entries()].map(([id, t]) => ({ id, isNew: t.isNew, merged: survivors.has(id) }));
     const derived = await this.derivation.derive(tx, touched, pending);
     const consents = await this.planConsents(tx, items, requests, plan.items.map((p) => p.customerId), now);
 

@@ -29,6 +29,8 @@ export class CarriedIdentifier {
 @Index('interaction_customer_time_idx', ['customer', 'occurredAt', 'id'])
 @Index('interaction_external_id_key', ['apiKey', 'externalId'], { unique: true, where: 'external_id IS NOT NULL' })
 @Index('interaction_journey_idx', ['journeyId'], { where: 'journey_id IS NOT NULL' })
+// The lifecycle events of a customer by type and time: what an append's checkpoint reads (derivation/customer-history.ts).
+@Index('interaction_lifecycle_idx', ['customer', 'type', 'occurredAt', 'id'], { where: "type IN ('PURCHASE', 'REFUND', 'ACCOUNT_CLOSED', 'REFERRAL', 'SURVEY_RESPONSE')" })
 @ObjectType()
 export class Interaction {
   @Field(() => ID)

@@ -6,6 +6,7 @@ import { auditInsertSql, type AuditEntry } from '../audit/audit';
 import { consentWriteSql, type ConsentPlan } from '../consent/consent.writer';
 import type { ResolutionPlan } from '../identity/resolution-plan';
 import type { DerivedBatch } from './derivation-step';
+import { rowSource } from './row-source';
 import type { InteractionData } from './validate-interaction';
 
 /** What one batch stores, once planned and derived. */
@@ -43,7 +44,7 @@ export async function writeBatch(tx: Tx, { apiKeyId, now, plan, interactions, de
         FROM unnest(${$(cs.map((c) => c.id), 'uuid[]')}, ${$(cs.map((c) => c.createdAt), 'timestamptz[]')},
                     ${$(cs.map((c) => JSON.stringify(plan.touched.get(c.id)?.traits ?? {})), 'jsonb[]')},
                     ${$(cs.map((c) => JSON.stringify([...(plan.touched.get(c.id)?.channels ?? [])].sort())), 'jsonb[]')},
-                    ${$(cs.map((c) => c.mergedIntoId), 'uuid[]')}, ${derived.columnArrays(cs.map((c) => c.id), $).join(', ')})
+                    ${$(cs.map((c) => c.mergedIntoId), 'uuid[]')}, ${derived.columnValues(cs.map((c) => c.id)).map(([values, cast]) => $(values, cast)).join(', ')})
           AS u(id, created_at, traits, channels, merged_into_id, ${columns}))`);
   }
 
@@ -83,9 +84,12 @@ export async function writeBatch(tx: Tx, { apiKeyId, now, plan, interactions, de
              traits = c.traits || u.traits,
              channels = ARRAY(SELECT DISTINCT x FROM unnest(c.channels || ARRAY(SELECT jsonb_array_elements_text(u.channels))::varchar[]) AS x ORDER BY 1),
              ${derived.columns.map((col) => `${col} = u.${col}`).join(', ')}
-        FROM unnest(${$(existing.map(([id]) => id), 'uuid[]')}, ${$(existing.map(([, t]) => JSON.stringify(t.traits)), 'jsonb[]')},
-                    ${$(existing.map(([, t]) => JSON.stringify([...t.channels])), 'jsonb[]')}, ${derived.columnArrays(existing.map(([id]) => id), $).join(', ')})
-          AS u(id, traits, channels, ${columns})
+        FROM ${rowSource($, [
+          [existing.map(([id]) => id), 'uuid[]'],
+          [existing.map(([, t]) => JSON.stringify(t.traits)), 'jsonb[]'],
+          [existing.map(([, t]) => JSON.stringify([...t.channels])), 'jsonb[]'],
+          ...derived.columnValues(existing.map(([id]) => id)),
+        ])} AS u(id, traits, channels, ${columns})
        WHERE c.id = u.id)`);
   }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 
+import { fromUnits, toUnits } from '../shared/money';
 import { JourneyStatus, JourneyStep, STEP_ORDER, stepOf } from './journey-step.enum';
 
 export interface JourneyTouch {
@@ -25,9 +26,16 @@ export interface DerivedJourney {
   touchpoints: number;
   purchaseInteractionId: string | null;
   amount: string | null;
-  /** Interactions of the journey, in order (follow-ups after the purchase included). */
+  /**
+   * Interactions of the journey, in order (follow-ups after the purchase included); of a journey
+   * resumed from its stored row (`JourneyState`), only those added since.
+   */
   interactionIds: string[];
-  /** Digest of everything above: a stored journey with the same signature needs no write. */
+  /**
+   * Digest of what the journey's row holds: a stored journey with the same signature needs no
+   * write. Which interactions belong to it is kept on the interactions themselves and written
+   * apart, so the digest leaves them out: a journey resumed from its row has the same one.
+   */
   signature: string;
 }
 
@@ -45,17 +53,69 @@ interface Building extends Omit<DerivedJourney, 'signature' | 'steps' | 'channel
 }
 
 /**
+ * Where the grouping stands after a customer's stored interactions, before time closes anything:
+ * the journey still open (stored as OPEN, or ABANDONED only because the evaluation instant passed
+ * its deadline, with no interaction after that) and the last converted one, which follow-ups join.
+ */
+export interface JourneyState {
+  open: DerivedJourney | null;
+  lastConverted: DerivedJourney | null;
+}
+
+const building = (j: DerivedJourney, status: JourneyStatus, endedAt: number | null): Building => ({
+  id: j.id,
+  status,
+  startedAt: j.startedAt,
+  endedAt,
+  lastTouchAt: j.lastTouchAt,
+  furthestStep: j.furthestStep,
+  steps: new Set(j.steps),
+  channels: new Set(j.channels),
+  firstChannel: j.firstChannel,
+  lastChannel: j.lastChannel,
+  touchpoints: j.touchpoints,
+  purchaseInteractionId: j.purchaseInteractionId,
+  amount: j.amount,
+  interactionIds: [],
+});
+
+/** The row's fields in a fixed order, amounts in one spelling ("12" and "12.0000" are the same amount). */
+export function journeySignature(j: Omit<DerivedJourney, 'signature' | 'interactionIds'>): string {
+  const row = [
+    j.id,
+    j.status,
+    j.startedAt,
+    j.endedAt,
+    j.lastTouchAt,
+    j.furthestStep,
+    j.steps,
+    j.channels,
+    j.firstChannel,
+    j.lastChannel,
+    j.touchpoints,
+    j.purchaseInteractionId,
+    j.amount === null ? null : fromUnits(toUnits(j.amount)),
+  ];
+  return createHash('sha1').update(JSON.stringify(row)).digest('hex');
+}
+
+/**
  * Groups a customer's interactions (sorted by time, then id) into purchase journeys as of `until`:
  * a journey opens at the first step interaction after the previous one closed,
  * converts at a PURCHASE, and is abandoned `abandonAfterMs` after its last touch without one.
  * Follow-ups (survey, review, support, refund) belong to the converted journey they follow;
  * interactions without a step (REFERRAL, CUSTOM…) to the open journey, if any.
+ *
+ * With `from`, `touches` are interactions that come after all those `from` was taken from, and
+ * the result holds the journeys they or time can change: the last converted and the open one of
+ * `from` (written again only if their signature changed) and the journeys they open.
  */
-export function deriveJourneys(touches: readonly JourneyTouch[], abandonAfterMs: number, until: number): Derivation {
+export function deriveJourneys(touches: readonly JourneyTouch[], abandonAfterMs: number, until: number, from?: JourneyState): Derivation {
   const done: Building[] = [];
   const journeyOf = new Map<string, string>();
-  let open: Building | null = null;
-  let lastConverted: Building | null = null;
+  let open: Building | null = from?.open ? building(from.open, JourneyStatus.OPEN, null) : null;
+  let lastConverted: Building | null = from?.lastConverted ? building(from.lastConverted, JourneyStatus.CONVERTED, from.lastConverted.endedAt) : null;
+  if (lastConverted) done.push(lastConverted);
 
   const close = (status: JourneyStatus, endedAt: number) => {
     open!.status = status;
@@ -130,8 +190,7 @@ export function deriveJourneys(touches: readonly JourneyTouch[], abandonAfterMs:
     const steps = STEP_ORDER.filter((s) => j.steps.has(s));
     const channels = [...j.channels].sort();
     const derived = { ...j, steps, channels };
-    const signature = createHash('sha1').update(JSON.stringify(derived)).digest('hex');
-    return { ...derived, signature };
+    return { ...derived, signature: journeySignature(derived) };
   });
   return { journeys, journeyOf, nextAbandonAt };
 }

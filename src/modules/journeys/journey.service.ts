@@ -1,4 +1,5 @@
 import { DAY_MS } from '../shared/time';
+import { JourneyStatus } from './journey-step.enum';
 import { deriveJourneys, type DerivedJourney, type JourneyTouch } from './derive';
 
 /** A customer's interactions and stored journeys, as loaded. */
@@ -6,6 +7,17 @@ export interface JourneyInput {
   touches: Array<JourneyTouch & { journeyId: string | null }>;
   /** Stored journey id → signature. */
   stored: Map<string, string>;
+}
+
+/**
+ * The stored journeys an append can change, as rows (with their stored signatures): the latest
+ * one and the latest converted one (possibly the same), and the time of the latest stored
+ * interaction.
+ */
+export interface JourneyCheckpoint {
+  latest: DerivedJourney | null;
+  lastConverted: DerivedJourney | null;
+  lastInteractionAt: number;
 }
 
 /** What to write for one customer. */
@@ -47,6 +59,30 @@ export class JourneyService {
         .filter((t) => (journeyOf.get(t.interactionId) ?? null) !== t.journeyId)
         .map((t) => ({ interactionId: t.interactionId, journeyId: journeyOf.get(t.interactionId) ?? null })),
       journeyOfPending: new Map([...journeyOf].filter(([id]) => pendingIds.has(id))),
+      nextAbandonAt,
+    };
+  }
+
+  /**
+   * `compute` of the whole history, from a checkpoint: valid when every pending interaction
+   * sorts after every stored one. Grouping is a left-to-right pass, so the stored interactions
+   * keep their journeys and the pass goes on from where it stood after them: the latest journey
+   * is still open unless it converted or an interaction came after its deadline (its ABANDONED
+   * status may only be the evaluation instant having passed that deadline), and follow-ups join
+   * the latest converted one. No other journey can change.
+   */
+  resume(customerId: string, checkpoint: JourneyCheckpoint, pending: readonly JourneyTouch[], until: number): JourneyOutcome {
+    const touches = [...pending].sort((a, b) => a.at - b.at || (a.interactionId < b.interactionId ? -1 : 1));
+    const { latest, lastConverted } = checkpoint;
+    const open = latest && latest.status !== JourneyStatus.CONVERTED && checkpoint.lastInteractionAt - latest.lastTouchAt <= this.abandonAfterMs ? latest : null;
+    const { journeys, journeyOf, nextAbandonAt } = deriveJourneys(touches, this.abandonAfterMs, until, { open, lastConverted });
+    const stored = new Map([latest, lastConverted].flatMap((j) => (j ? [[j.id, j.signature] as const] : [])));
+    return {
+      customerId,
+      upsert: journeys.filter((j) => stored.get(j.id) !== j.signature),
+      deleteIds: [],
+      reassign: [],
+      journeyOfPending: journeyOf,
       nextAbandonAt,
     };
   }

@@ -2,7 +2,7 @@ import { uuidv7 } from '../../db/uuid';
 import { Topic, type NewEvent } from '../events/event';
 import { fromUnits, toUnits } from '../shared/money';
 import { LifecycleStage } from './lifecycle-stage.enum';
-import { computeTimeline, LIFECYCLE_TYPES, type ComputedTransition, type LifecycleEvent, type LifecycleThresholds } from './rules';
+import { computeTimeline, LIFECYCLE_TYPES, type ComputedTransition, type LifecycleEvent, type LifecycleThresholds, type Timeline } from './rules';
 
 /** A transition as stored, compared with the computed ones to write only the difference. */
 export interface StoredTransition {
@@ -106,10 +106,6 @@ export function evaluateLifecycle(input: LifecycleInput, thresholds: LifecycleTh
       ? computeTimeline(input.events, input.first, evaluatedAt, thresholds)
       : { transitions: [], stage: LifecycleStage.PROSPECT, since: null, nextChangeAt: null };
 
-  // Keep the stored transitions that still hold; replace the rest.
-  let keep = 0;
-  while (keep < input.stored.length && keep < timeline.transitions.length && sameTransition(input.stored[keep], timeline.transitions[keep])) keep++;
-
   // BigInt ten-thousandths: a Number would stop being exact past 2^53 of them (about 900 billion).
   let orders = 0;
   let gross = 0n;
@@ -130,14 +126,10 @@ export function evaluateLifecycle(input: LifecycleInput, thresholds: LifecycleTh
     }
   }
   const previous = input.stored.length ? (input.stored[input.stored.length - 1].to as LifecycleStage) : null;
-  const insert = timeline.transitions.slice(keep).map((t) => ({ ...t, id: uuidv7() }));
-  const replaced = new Set(input.stored.slice(keep).map((t) => `${t.from}>${t.to}@${t.at}#${t.rule}`));
   return {
     customerId: input.customerId,
-    stage: timeline.stage,
-    stageSince: date(timeline.since),
+    ...diff(input.stored, timeline),
     evaluatedAt: Number.isFinite(evaluatedAt) ? new Date(evaluatedAt) : null,
-    nextEvaluationAt: date(timeline.nextChangeAt),
     orderCount: orders,
     grossRevenue: fromUnits(gross),
     refunds: fromUnits(refunds),
@@ -146,10 +138,118 @@ export function evaluateLifecycle(input: LifecycleInput, thresholds: LifecycleTh
     lastPurchaseAt: date(lastPurchase),
     lastInteractionAt: date(input.lastInteractionAt),
     lastNpsScore: lastNps,
-    deleteTransitionIds: input.stored.slice(keep).map((t) => t.id),
+    previousStage: previous,
+  };
+}
+
+/**
+ * What the lifecycle of a customer is resumed from when interactions are appended after every
+ * stored one: the stored figures, and only the part of the history the rules can still see.
+ */
+export interface LifecycleCheckpoint {
+  customerId: string;
+  /** The instant the stored stage reflects. */
+  evaluatedAt: number;
+  /** The first stored interaction. */
+  first: { at: number; interactionId: string };
+  lastInteractionAt: number;
+  orderCount: number;
+  /** NUMERIC as text. */
+  grossRevenue: string;
+  refunds: string;
+  firstPurchaseAt: number | null;
+  lastPurchaseAt: number | null;
+  lastNpsScore: number | null;
+  /**
+   * The instant from which the timeline is computed again: the earliest appended interaction, or
+   * just after `evaluatedAt` when that is earlier (what happened before it is settled).
+   */
+  resumeAt: number;
+  /**
+   * The stored lifecycle events from `resumeHorizonMs` before `resumeAt` on, with the last two
+   * older purchases and the last older ACCOUNT_CLOSED; sorted by time then id.
+   */
+  events: LifecycleEvent[];
+  /** The last stored transition before `resumeAt`. */
+  before: StoredTransition | null;
+  /** The stored transitions at `resumeAt` or later, in order. */
+  after: StoredTransition[];
+}
+
+/**
+ * `evaluateLifecycle` of the whole history (stored interactions plus `pending`), computed from a
+ * checkpoint: valid when every pending interaction sorts after every stored one (time, then id).
+ * Nothing before `resumeAt` can change then — the instants tested there and their counts are
+ * the same — so the stored transitions before it stay, the timeline is computed again from it
+ * on, and the figures are the stored ones plus the pending interactions'. `until` as in
+ * `evaluateLifecycle` (the sweep's instant, later than the stored `evaluatedAt`).
+ */
+export function resumeLifecycle(checkpoint: LifecycleCheckpoint, pending: readonly LifecycleTouch[], thresholds: LifecycleThresholds, until?: number): LifecycleOutcome {
+  const fresh = pending.filter((p) => LIFECYCLE_TYPES.has(p.type)).map(asEvent);
+  fresh.sort((a, b) => a.at - b.at || (a.interactionId < b.interactionId ? -1 : 1));
+  let last = checkpoint.lastInteractionAt;
+  for (const p of pending) if (p.at > last) last = p.at;
+  const evaluatedAt = until ?? Math.max(checkpoint.evaluatedAt, last);
+  const events = [...checkpoint.events, ...fresh];
+  const storedPurchases = checkpoint.events.filter((e) => e.type === 'PURCHASE').length;
+  const before = checkpoint.before;
+  const timeline = computeTimeline(events, checkpoint.first, evaluatedAt, thresholds, {
+    from: checkpoint.resumeAt,
+    stage: before ? (before.to as LifecycleStage) : null,
+    since: before ? before.at : null,
+    purchasesBefore: checkpoint.orderCount - storedPurchases,
+  });
+
+  let orders = checkpoint.orderCount;
+  let gross = toUnits(checkpoint.grossRevenue);
+  let refunds = toUnits(checkpoint.refunds);
+  let firstPurchase = checkpoint.firstPurchaseAt;
+  let lastPurchase = checkpoint.lastPurchaseAt;
+  let lastNps = checkpoint.lastNpsScore;
+  for (const e of fresh) {
+    if (e.type === 'PURCHASE') {
+      orders++;
+      gross += toUnits(e.amount);
+      firstPurchase ??= e.at;
+      lastPurchase = e.at;
+    } else if (e.type === 'REFUND') {
+      refunds += toUnits(e.amount);
+    } else if (e.type === 'SURVEY_RESPONSE' && e.npsScore !== null) {
+      lastNps = e.npsScore;
+    }
+  }
+  const stored = checkpoint.after;
+  const previous = stored.length ? stored[stored.length - 1] : before;
+  return {
+    customerId: checkpoint.customerId,
+    ...diff(stored, timeline),
+    evaluatedAt: new Date(evaluatedAt),
+    orderCount: orders,
+    grossRevenue: fromUnits(gross),
+    refunds: fromUnits(refunds),
+    netRevenue: fromUnits(gross - refunds),
+    firstPurchaseAt: date(firstPurchase),
+    lastPurchaseAt: date(lastPurchase),
+    lastInteractionAt: new Date(last),
+    lastNpsScore: lastNps,
+    previousStage: previous ? (previous.to as LifecycleStage) : null,
+  };
+}
+
+/** The stage of a timeline and the transitions to write against those stored for the same span. */
+function diff(stored: StoredTransition[], timeline: Timeline) {
+  // Keep the stored transitions that still hold; replace the rest.
+  let keep = 0;
+  while (keep < stored.length && keep < timeline.transitions.length && sameTransition(stored[keep], timeline.transitions[keep])) keep++;
+  const insert = timeline.transitions.slice(keep).map((t) => ({ ...t, id: uuidv7() }));
+  const replaced = new Set(stored.slice(keep).map((t) => `${t.from}>${t.to}@${t.at}#${t.rule}`));
+  return {
+    stage: timeline.stage,
+    stageSince: date(timeline.since),
+    nextEvaluationAt: date(timeline.nextChangeAt),
+    deleteTransitionIds: stored.slice(keep).map((t) => t.id),
     insertTransitions: insert,
     news: insert.filter((t) => !replaced.has(`${t.from}>${t.to}@${t.at}#${t.rule}`)),
-    previousStage: previous,
   };
 }
 

@@ -150,25 +150,65 @@ const RULE_BY_NUMBER = new Map(LIFECYCLE_RULES.map((r) => [r.number, r]));
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** Counts the events up to `t`; `events` must be sorted by time. */
-function ruleInputAt(events: readonly LifecycleEvent[], t: number, th: LifecycleThresholds): RuleInput {
-  const x: RuleInput = { t, purchases: 0, purchasesInWindow: 0, lastPurchaseAt: null, previousPurchaseAt: null, accountClosedAt: null, advocacy: null };
-  // The window is open at its start: an event exactly windowDays before `t` has left it.
-  const windowStart = t - th.windowDays * DAY_MS;
-  for (const e of events) {
-    if (e.at > t) break;
-    if (e.type === 'PURCHASE') {
-      x.purchases++;
-      x.previousPurchaseAt = x.lastPurchaseAt;
-      x.lastPurchaseAt = e.at;
-      if (e.at > windowStart) x.purchasesInWindow++;
-    } else if (e.type === 'ACCOUNT_CLOSED') {
-      x.accountClosedAt = e.at;
-    } else if (e.at > windowStart && (e.type === 'REFERRAL' || (e.type === 'SURVEY_RESPONSE' && (e.npsScore ?? -1) >= 9))) {
-      x.advocacy = e;
+/** Elements of the sorted `values` that are <= `t`. */
+function countUpTo(values: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The events of one customer, indexed so that the rule input at any instant costs a few binary
+ * searches instead of a pass over every event: a timeline tests the rules at every candidate
+ * instant. `purchasesBefore` counts purchases older than every event given (a timeline resumed
+ * from a point in time is handed only the events the rules can still see, see `resumeHorizonMs`).
+ */
+class RuleInputs {
+  private readonly purchases: number[] = [];
+  private readonly closes: number[] = [];
+  private readonly advocacy: LifecycleEvent[] = [];
+  private readonly advocacyAt: number[] = [];
+
+  /** `events` must be sorted by time, then id. */
+  constructor(
+    events: readonly LifecycleEvent[],
+    private readonly th: LifecycleThresholds,
+    private readonly purchasesBefore = 0,
+  ) {
+    for (const e of events) {
+      if (e.type === 'PURCHASE') this.purchases.push(e.at);
+      else if (e.type === 'ACCOUNT_CLOSED') this.closes.push(e.at);
+      else if (e.type === 'REFERRAL' || (e.type === 'SURVEY_RESPONSE' && (e.npsScore ?? -1) >= 9)) {
+        this.advocacy.push(e);
+        this.advocacyAt.push(e.at);
+      }
     }
   }
-  return x;
+
+  /** Counts the events up to `t` (those at `t` included). */
+  at(t: number): RuleInput {
+    // The window is open at its start: an event exactly windowDays before `t` has left it.
+    const windowStart = t - this.th.windowDays * DAY_MS;
+    const bought = countUpTo(this.purchases, t);
+    const closed = countUpTo(this.closes, t);
+    const advocates = countUpTo(this.advocacyAt, t);
+    // The latest advocacy up to `t` is the one in the window, if any is.
+    const latestAdvocacy = advocates > 0 ? this.advocacy[advocates - 1] : null;
+    return {
+      t,
+      purchases: this.purchasesBefore + bought,
+      purchasesInWindow: bought - countUpTo(this.purchases, windowStart),
+      lastPurchaseAt: bought > 0 ? this.purchases[bought - 1] : null,
+      previousPurchaseAt: bought > 1 ? this.purchases[bought - 2] : null,
+      accountClosedAt: closed > 0 ? this.closes[closed - 1] : null,
+      advocacy: latestAdvocacy && latestAdvocacy.at > windowStart ? latestAdvocacy : null,
+    };
+  }
 }
 
 /** What a transition stores of a rule input, so that `explain` needs nothing else. */
@@ -187,7 +227,10 @@ function factsOf(x: RuleInput, th: LifecycleThresholds): LifecycleFacts {
 
 /** The stage at instant `t` from the events up to `t`. `events` must be sorted by time. */
 export function evaluateAt(events: readonly LifecycleEvent[], t: number, th: LifecycleThresholds): RuleMatch {
-  const x = ruleInputAt(events, t, th);
+  return match(new RuleInputs(events, th).at(t), th);
+}
+
+function match(x: RuleInput, th: LifecycleThresholds): RuleMatch {
   const rule = LIFECYCLE_RULES.find((r) => r.test(x, th)) ?? NEW_CUSTOMER_RULE;
   return { stage: rule.stage, rule: rule.number, ruleName: rule.name(x, th), facts: () => factsOf(x, th) };
 }
@@ -211,42 +254,68 @@ export interface Timeline {
   nextChangeAt: number | null;
 }
 
-/** Instants at which the stage can change by time alone: thresholds passed, windows left. */
-function timeCandidates(events: readonly LifecycleEvent[], th: LifecycleThresholds): number[] {
-  const out: number[] = [];
-  for (const e of events) {
-    if (e.type === 'PURCHASE') {
-      // "more than N days": true from one millisecond after the N days.
-      out.push(e.at + th.atRiskAfterDays * DAY_MS + 1, e.at + th.churnAfterDays * DAY_MS + 1, e.at + th.windowDays * DAY_MS);
-    } else if (e.type === 'REFERRAL' || e.type === 'SURVEY_RESPONSE') {
-      out.push(e.at + th.windowDays * DAY_MS);
-    }
-  }
-  return out;
+/**
+ * How far back of an instant R the events the rules can still use at R or later go: the
+ * thresholds and the window all look back at most this far, and the time candidates of older
+ * events all fall before R.
+ */
+export function resumeHorizonMs(th: LifecycleThresholds): number {
+  return Math.max(th.atRiskAfterDays * DAY_MS + 1, th.churnAfterDays * DAY_MS + 1, th.windowDays * DAY_MS);
+}
+
+/**
+ * Where a timeline starts again when what happened before `from` is settled: the stage then and
+ * since when (the last stored transition before `from`, or nothing when `from` is the start),
+ * and how many purchases older than the events given the customer made.
+ */
+export interface TimelineResume {
+  from: number;
+  stage: LifecycleStage | null;
+  since: number | null;
+  purchasesBefore: number;
 }
 
 /**
  * Every stage change from the first interaction (`start`) up to `until`, as a pure function of
  * the events: the same events in any arrival order give the same timeline.
+ *
+ * With `resume`, only the changes at `from` or later: the instants before `from` are not tested
+ * again, and `events` may leave out everything more than `resumeHorizonMs` before `from` except
+ * the last two purchases and the last ACCOUNT_CLOSED (the rules never look further back). The
+ * changes at `from` or later are exactly those of the whole timeline: every instant is tested on
+ * the same counts, and the candidates at or after `from` come from events the rules still see.
  */
 export function computeTimeline(
   events: readonly LifecycleEvent[],
   start: { at: number; interactionId: string },
   until: number,
   th: LifecycleThresholds,
+  resume?: TimelineResume,
 ): Timeline {
   const byEvent = new Map<number, string>();
   for (const e of events) byEvent.set(e.at, e.interactionId);
-  const candidates = [...new Set([start.at, ...events.map((e) => e.at), ...timeCandidates(events, th)])]
-    .filter((t) => t >= start.at)
-    .sort((a, b) => a - b);
+  const from = Math.max(start.at, resume?.from ?? -Infinity);
+  const instants = new Set<number>();
+  if (start.at >= from) instants.add(start.at);
+  for (const e of events) {
+    if (e.at >= from) instants.add(e.at);
+    if (e.type === 'PURCHASE') {
+      // "more than N days": true from one millisecond after the N days.
+      for (const t of [e.at + th.atRiskAfterDays * DAY_MS + 1, e.at + th.churnAfterDays * DAY_MS + 1, e.at + th.windowDays * DAY_MS]) if (t >= from) instants.add(t);
+    } else if (e.type === 'REFERRAL' || e.type === 'SURVEY_RESPONSE') {
+      const t = e.at + th.windowDays * DAY_MS;
+      if (t >= from) instants.add(t);
+    }
+  }
+  const candidates = [...instants].sort((a, b) => a - b);
+  const inputs = new RuleInputs(events, th, resume?.purchasesBefore ?? 0);
 
   const transitions: ComputedTransition[] = [];
-  let stage: LifecycleStage | null = null;
-  let since: number | null = null;
+  let stage: LifecycleStage | null = resume?.stage ?? null;
+  let since: number | null = resume?.since ?? null;
   let nextChangeAt: number | null = null;
   for (const t of candidates) {
-    const result = evaluateAt(events, t, th);
+    const result = match(inputs.at(t), th);
     if (t > until) {
       if (result.stage !== stage && !byEvent.has(t)) {
         nextChangeAt = t;
