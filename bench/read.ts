@@ -3,7 +3,7 @@
  *
  *   npm run bench:read [-- --pairs 5] [--seconds 15] [--clients 32] [--warmup 2]
  *                         [--only W1,W2,W3,W1-1] [--out bench/RESULTS.md] [--no-write]
- *                         [--compiled] [--dataset PATH] [--profile DIR]
+ *                         [--compiled] [--dataset PATH] [--profile DIR] [--masked]
  *
  * 1. The database `cg_bench_read` on the server of DATABASE_URL (default: the local PostgreSQL on
  *    5432) holds the Online Retail import, swept as of 2011-12-10. It is filled once, through the
@@ -20,6 +20,11 @@
  *    load generator (bench/read-load.ts) in its own process. CPU is read from /proc for the
  *    server process and for the PostgreSQL server's processes: its own (WAL writer,
  *    checkpointer…) and the backends of the benchmark's database.
+ *
+ * With --masked, Customer Graph's key has `read` alone: identifier values come back masked and no
+ * read is audited (PostGraphile's values are masked the same way before the answers are compared).
+ * By default the key also has `pii`, so that both return the same values and every read of ours
+ * writes its audit row before it is answered.
  *
  * With --profile DIR, both servers run under `node --cpu-prof` and leave their profiles in
  * DIR/customer-graph and DIR/postgraphile when they stop (open them in Chrome's DevTools, or
@@ -42,6 +47,7 @@ import { loadConfig } from '../src/config';
 import { createDataSource } from '../src/data-source';
 import { ApiKeyService } from '../src/modules/access/api-key.service';
 import { Scope } from '../src/modules/access/scope.enum';
+import { maskIdentifier } from '../src/modules/pii/mask';
 import { startServer } from '../src/server';
 import { migrations } from '../migrations';
 import { machine, UNLIMITED } from './fresh-server';
@@ -67,6 +73,7 @@ const { values: args } = parseArgs({
     compiled: { type: 'boolean', default: false },
     dataset: { type: 'string', default: path.join(ROOT, '..', 'shared', 'datasets', 'online-retail.csv.gz') },
     profile: { type: 'string' },
+    masked: { type: 'boolean', default: false },
   },
 });
 
@@ -235,7 +242,7 @@ const quoteLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** Scopes of the benchmark's key: `pii` too where it exists, so that both sides return the same values. */
 function readScopes(): Scope[] {
-  const pii = (Object.values(Scope) as string[]).includes('pii');
+  const pii = !args.masked && (Object.values(Scope) as string[]).includes('pii');
   return [Scope.READ, ...(pii ? ['pii' as Scope] : [])];
 }
 
@@ -402,6 +409,8 @@ const decimal = (x: string | null) => (x === null ? null : x.includes('.') ? x.r
 const instant = (x: string | null) => (x === null ? null : new Date(x).toISOString());
 const interaction = (i: any) => ({ id: i.id, type: i.type, channel: i.channel, occurredAt: instant(i.occurredAt), amount: decimal(i.amount) });
 const identifiers = (list: any[]) => list.map((i) => `${i.type}:${i.value}`);
+/** PostGraphile's identifiers, masked as ours are for a key without pii under --masked. */
+const theirIdentifiers = (list: any[]) => list.map((i) => `${i.type}:${args.masked ? maskIdentifier(i.type, i.value) : i.value}`);
 
 const CG_INTERACTIONS = 'interactions(first: 10) { edges { node { id type channel occurredAt amount } } }';
 const PG_INTERACTIONS = 'interactionsByCustomerIdList(first: 10, orderBy: [OCCURRED_AT_DESC, ID_DESC]) { id type channel occurredAt amount }';
@@ -409,7 +418,7 @@ const PG_INTERACTIONS = 'interactionsByCustomerIdList(first: 10, orderBy: [OCCUR
 const PG_IDENTIFIERS = 'identifiersByCustomerIdList(orderBy: [CREATED_AT_ASC, TYPE_ASC, VALUE_ASC]) { type value }';
 
 const ourProfile = (c: any) => ({ id: c.id, identifiers: identifiers(c.identifiers), interactions: c.interactions.edges.map((e: any) => interaction(e.node)) });
-const theirProfile = (c: any) => ({ id: c.id, identifiers: identifiers(c.identifiersByCustomerIdList), interactions: c.interactionsByCustomerIdList.map(interaction) });
+const theirProfile = (c: any) => ({ id: c.id, identifiers: theirIdentifiers(c.identifiersByCustomerIdList), interactions: c.interactionsByCustomerIdList.map(interaction) });
 
 function workloads(samples: Sample[], clients: number): Workload[] {
   const byId = samples.map((s) => ({ id: s.id }));
@@ -464,7 +473,7 @@ function workloads(samples: Sample[], clients: number): Workload[] {
           const c = d.identifierByTypeAndValue.customerByCustomerId;
           return {
             id: c.id,
-            identifiers: identifiers(c.identifiersByCustomerIdList),
+            identifiers: theirIdentifiers(c.identifiersByCustomerIdList),
             orderCount: c.orderCount,
             netRevenue: decimal(c.netRevenue),
             averageOrderValue: c.orderCount ? (Math.round((Number(c.grossRevenue) / c.orderCount) * 100 + 1e-9) / 100).toFixed(2) : null,
