@@ -3,7 +3,9 @@
  *
  *   npx ts-node --transpile-only bench/profile-summary.ts FILE.cpuprofile [--top 25] [--last SECONDS]
  *
- * --last keeps the profile's last SECONDS only (the measured load, not the start-up).
+ * --last keeps the profile's last SECONDS only (the measured load, not the start-up); with
+ * --before SECONDS, the window ends that long before the profile does (a server that idled
+ * while the other side was measured, then stopped).
  * Prints self time by package (or by file of this repository) and the functions with the most
  * self time, as shares of the profile's samples; idle time is counted apart.
  */
@@ -22,9 +24,9 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, last: { type: 'string' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, last: { type: 'string' }, before: { type: 'string' } } });
 if (positionals.length !== 1) {
-  process.stderr.write('usage: ts-node bench/profile-summary.ts FILE.cpuprofile [--top N] [--last SECONDS]\n');
+  process.stderr.write('usage: ts-node bench/profile-summary.ts FILE.cpuprofile [--top N] [--last SECONDS] [--before SECONDS]\n');
   process.exit(2);
 }
 const profile = JSON.parse(fs.readFileSync(positionals[0], 'utf8')) as Profile;
@@ -33,11 +35,12 @@ const top = Number(values.top);
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map<number, number>();
 const span = profile.timeDeltas.reduce((a, b) => a + b, 0);
-const from = values.last ? span - Number(values.last) * 1e6 : -Infinity;
+const to = span - Number(values.before ?? 0) * 1e6;
+const from = values.last ? to - Number(values.last) * 1e6 : -Infinity;
 let clock = 0;
 profile.samples.forEach((id, i) => {
   clock += profile.timeDeltas[i] ?? 0;
-  if (clock >= from) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  if (clock >= from && clock <= to) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 });
 
 /** The package of a script, `node:` for Node's own, or the repository-relative file. */
