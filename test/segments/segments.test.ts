@@ -5,6 +5,13 @@ import { CreateSegmentDocument, CustomerValueDocument, DeleteSegmentDocument, Se
 import { interaction, unique } from '../helpers/factories';
 import { eventually, useLiveServer } from '../helpers/live';
 
+/**
+ * How long a live delivery may take here. Events are delivered once every older transaction on
+ * the PostgreSQL server has ended (the settled-transaction log), and the other test files share
+ * that server: an import or a sweep running beside this file delays delivery by its own length.
+ */
+const DELIVERY_MS = 30_000;
+
 const live = useLiveServer();
 const DAY = 86_400_000;
 const daysAgo = (d: number) => new Date(Date.now() - d * DAY).toISOString();
@@ -45,7 +52,7 @@ describe('segments', () => {
       { customer_id: first.customerId, change: 'ENTERED' },
       { customer_id: first.customerId, change: 'LEFT' },
     ]);
-    await eventually(() => sub.events.length >= 2, 10_000, 'both events live');
+    await eventually(() => sub.events.length >= 2, DELIVERY_MS, 'both events live');
     expect(sub.events.map((e) => [e.change, e.customerId, e.segment.name])).toEqual([
       ['ENTERED', first.customerId, segment.name],
       ['LEFT', first.customerId, segment.name],
@@ -61,14 +68,14 @@ describe('segments', () => {
     await live.subscribed(1);
     const buy = () => t.record(interaction({ type: 'PURCHASE', amount: '5', identifiers: [{ type: 'EMAIL', value: `${unique('b')}@example.com` }] }));
     const a = await buy();
-    await eventually(() => first.events.length === 1, 10_000, 'the first entry');
+    await eventually(() => first.events.length === 1, DELIVERY_MS, 'the first entry');
     await c1.dispose();
     const b = await buy();
     const c = await buy();
     const resumed = live.client(live.t.keys.subscribe).subscribe(SUB, { ids: [segment.id], after: first.events[0].cursor });
-    await eventually(() => resumed.events.length >= 2, 10_000, 'the replay');
+    await eventually(() => resumed.events.length >= 2, DELIVERY_MS, 'the replay');
     const d = await buy();
-    await eventually(() => resumed.events.length >= 3, 10_000, 'the live event');
+    await eventually(() => resumed.events.length >= 3, DELIVERY_MS, 'the live event');
     expect(first.events.map((e) => e.customerId)).toEqual([a.customerId]);
     expect(resumed.events.map((e) => e.customerId)).toEqual([b.customerId, c.customerId, d.customerId]);
   });
