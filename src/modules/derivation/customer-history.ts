@@ -22,6 +22,9 @@ export interface CustomerHistory {
   journeys: Map<string, string>;
 }
 
+/** One stored touch as the history statements build it: json_build_array(id, type, channel, epoch ms, amount, nps, journey). */
+const toTouch = ([interactionId, type, channel, at, amount, npsScore, journeyId]: any[]): HistoryTouch => ({ interactionId, type, channel, at: Number(at), amount, npsScore, journeyId });
+
 /**
  * The histories of customers in one statement: their interactions, stored transitions and
  * journey signatures. Lifecycle and journeys are both derived from it.
@@ -45,15 +48,7 @@ export async function loadHistories(db: Queryable, customerIds: readonly string[
     result.set(row.id, {
       customerId: row.id,
       evaluatedAt: row.evaluated_at ? row.evaluated_at.getTime() : null,
-      touches: (row.touches ?? []).map(([interactionId, type, channel, at, amount, npsScore, journeyId]) => ({
-        interactionId,
-        type,
-        channel,
-        at: Number(at),
-        amount,
-        npsScore,
-        journeyId,
-      })),
+      touches: (row.touches ?? []).map(toTouch),
       transitions: (row.transitions ?? []).map(([id, from, to, at, rule, cause]) => ({ id, from, to, at: Number(at), rule, cause })),
       journeys: new Map(row.journeys ?? []),
     });
@@ -180,15 +175,7 @@ export async function loadDerivationInputs(db: Queryable, customers: readonly To
         history: {
           customerId: row.id,
           evaluatedAt,
-          touches: (row.touches ?? []).map(([interactionId, type, channel, at, amount, npsScore, journeyId]: any[]) => ({
-            interactionId,
-            type,
-            channel,
-            at: Number(at),
-            amount,
-            npsScore,
-            journeyId,
-          })),
+          touches: (row.touches ?? []).map(toTouch),
           transitions,
           journeys: new Map(row.journeys ?? []),
         },

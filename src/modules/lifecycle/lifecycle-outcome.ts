@@ -94,6 +94,36 @@ export function withPending(input: LifecycleInput, pending: readonly LifecycleTo
   return { ...input, events, first, lastInteractionAt: last };
 }
 
+/** A customer's running figures; amounts in BigInt ten-thousandths (a Number would stop being exact past 2^53 of them, about 900 billion). */
+interface Figures {
+  orders: number;
+  gross: bigint;
+  refunds: bigint;
+  firstPurchase: number | null;
+  lastPurchase: number | null;
+  lastNps: number | null;
+}
+
+const EMPTY_FIGURES: Figures = { orders: 0, gross: 0n, refunds: 0n, firstPurchase: null, lastPurchase: null, lastNps: null };
+
+/** `start` with `events` (in time order) added: the whole history from nothing, or an append from the stored figures. */
+function foldFigures(start: Figures, events: Iterable<LifecycleEvent>): Figures {
+  let { orders, gross, refunds, firstPurchase, lastPurchase, lastNps } = start;
+  for (const e of events) {
+    if (e.type === 'PURCHASE') {
+      orders++;
+      gross += toUnits(e.amount);
+      firstPurchase ??= e.at;
+      lastPurchase = e.at;
+    } else if (e.type === 'REFUND') {
+      refunds += toUnits(e.amount);
+    } else if (e.type === 'SURVEY_RESPONSE' && e.npsScore !== null) {
+      lastNps = e.npsScore;
+    }
+  }
+  return { orders, gross, refunds, firstPurchase, lastPurchase, lastNps };
+}
+
 /**
  * Stage, metrics and transition diff as of `until` (default: the later of the instant the
  * customer was last evaluated at and its latest interaction — a write never moves the clock
@@ -106,25 +136,7 @@ export function evaluateLifecycle(input: LifecycleInput, thresholds: LifecycleTh
       ? computeTimeline(input.events, input.first, evaluatedAt, thresholds)
       : { transitions: [], stage: LifecycleStage.PROSPECT, since: null, nextChangeAt: null };
 
-  // BigInt ten-thousandths: a Number would stop being exact past 2^53 of them (about 900 billion).
-  let orders = 0;
-  let gross = 0n;
-  let refunds = 0n;
-  let firstPurchase: number | null = null;
-  let lastPurchase: number | null = null;
-  let lastNps: number | null = null;
-  for (const e of input.events) {
-    if (e.type === 'PURCHASE') {
-      orders++;
-      gross += toUnits(e.amount);
-      firstPurchase ??= e.at;
-      lastPurchase = e.at;
-    } else if (e.type === 'REFUND') {
-      refunds += toUnits(e.amount);
-    } else if (e.type === 'SURVEY_RESPONSE' && e.npsScore !== null) {
-      lastNps = e.npsScore;
-    }
-  }
+  const { orders, gross, refunds, firstPurchase, lastPurchase, lastNps } = foldFigures(EMPTY_FIGURES, input.events);
   const previous = input.stored.length ? (input.stored[input.stored.length - 1].to as LifecycleStage) : null;
   return {
     customerId: input.customerId,
@@ -200,24 +212,17 @@ export function resumeLifecycle(checkpoint: LifecycleCheckpoint, pending: readon
     purchasesBefore: checkpoint.orderCount - storedPurchases,
   });
 
-  let orders = checkpoint.orderCount;
-  let gross = toUnits(checkpoint.grossRevenue);
-  let refunds = toUnits(checkpoint.refunds);
-  let firstPurchase = checkpoint.firstPurchaseAt;
-  let lastPurchase = checkpoint.lastPurchaseAt;
-  let lastNps = checkpoint.lastNpsScore;
-  for (const e of fresh) {
-    if (e.type === 'PURCHASE') {
-      orders++;
-      gross += toUnits(e.amount);
-      firstPurchase ??= e.at;
-      lastPurchase = e.at;
-    } else if (e.type === 'REFUND') {
-      refunds += toUnits(e.amount);
-    } else if (e.type === 'SURVEY_RESPONSE' && e.npsScore !== null) {
-      lastNps = e.npsScore;
-    }
-  }
+  const { orders, gross, refunds, firstPurchase, lastPurchase, lastNps } = foldFigures(
+    {
+      orders: checkpoint.orderCount,
+      gross: toUnits(checkpoint.grossRevenue),
+      refunds: toUnits(checkpoint.refunds),
+      firstPurchase: checkpoint.firstPurchaseAt,
+      lastPurchase: checkpoint.lastPurchaseAt,
+      lastNps: checkpoint.lastNpsScore,
+    },
+    fresh,
+  );
   const stored = checkpoint.after;
   const previous = stored.length ? stored[stored.length - 1] : before;
   return {
