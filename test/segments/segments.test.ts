@@ -1,5 +1,6 @@
 import { parse } from 'graphql';
 
+import { uuidv7 } from '../../src/db/uuid';
 import { Scope } from '../../src/modules/access/scope.enum';
 import { CreateSegmentDocument, CustomerValueDocument, DeleteSegmentDocument, SegmentAudienceDocument, SegmentDocument, UpdateSegmentDocument } from '../generated/graphql';
 import { interaction, unique } from '../helpers/factories';
@@ -78,6 +79,31 @@ describe('segments', () => {
     await eventually(() => resumed.events.length >= 3, DELIVERY_MS, 'the live event');
     expect(first.events.map((e) => e.customerId)).toEqual([a.customerId]);
     expect(resumed.events.map((e) => e.customerId)).toEqual([b.customerId, c.customerId, d.customerId]);
+  });
+
+  it('a write begun before a new segment, and committed after, is still evaluated against it', async () => {
+    // Another instance's write: it read the definitions (no such segment yet) and has not committed
+    // when the segment is created. Its new customer cannot be locked by the evaluation's batches.
+    const t = live.t;
+    const tier = unique('platinum');
+    const customerId = uuidv7();
+    const writer = t.dataSource.createQueryRunner();
+    await writer.connect();
+    await writer.startTransaction();
+    try {
+      await writer.query(`INSERT INTO customer (id, created_at, updated_at, traits) VALUES ($1, now(), now(), $2)`, [customerId, { tier }]);
+      const res = await t.gql(CreateSegmentDocument, { name: unique('platinum'), definition: { traits: [{ key: 'tier', equals: tier }] } }, t.keys.admin);
+      expect(res.errors).toBeUndefined();
+      // Longer than the definitions are cached, so an evaluation that did not wait would be done by now.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await writer.commitTransaction();
+      await t.server.services.segments.idle();
+      const segment = (await t.gql(SegmentDocument, { id: res.data!.createSegment.id })).data!.segment!;
+      expect(segment).toMatchObject({ status: 'READY', size: 1, members: { edges: [{ node: { id: customerId } }] } });
+    } finally {
+      if (writer.isTransactionActive) await writer.rollbackTransaction();
+      await writer.release();
+    }
   });
 
   it('a sweep that moves 100 due customers re-evaluates those 100, not the whole base', async () => {

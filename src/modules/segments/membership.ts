@@ -34,7 +34,9 @@ export async function refreshMemberships(db: Queryable, segments: readonly Compi
      entered AS (
        INSERT INTO segment_member (segment_id, customer_id, since)
        SELECT d.segment_id, d.customer_id, now() FROM desired d
-        WHERE NOT EXISTS (SELECT 1 FROM current m WHERE m.segment_id = d.segment_id AND m.customer_id = d.customer_id)
+        -- A segment deleted since the caller read the definitions (another instance's cache) gains no members.
+        WHERE EXISTS (SELECT 1 FROM segment s WHERE s.id = d.segment_id)
+          AND NOT EXISTS (SELECT 1 FROM current m WHERE m.segment_id = d.segment_id AND m.customer_id = d.customer_id)
        ON CONFLICT DO NOTHING
        RETURNING segment_id, customer_id),
      exited AS (

@@ -19,7 +19,11 @@ type Row = Record<string, any>;
 /** Customers evaluated per transaction of a background evaluation. */
 const EVALUATION_BATCH = 1000;
 /** How long the definitions are trusted before they are read again (another instance may change them). */
-const CACHE_MS = 2000;
+const CACHE_MS = 1000;
+/** How often an evaluation that waits for older transactions looks again. */
+const SETTLE_POLL_MS = 50;
+/** How long an evaluation waits for older transactions before it warns (it goes on waiting). */
+const SETTLE_WARN_MS = 60_000;
 
 function toSegment(row: Row): Segment {
   return Object.assign(new Segment(), {
@@ -44,6 +48,8 @@ function toSegment(row: Row): Segment {
  */
 export class SegmentService {
   private cache: { segments: CompiledSegment[]; until: number } | null = null;
+  /** Moves on every change of definitions here: a read begun before a change does not fill the cache. */
+  private generation = 0;
   private readonly jobs = new Map<string, Promise<void>>();
   private stopped = false;
   /** Customers whose memberships were refreshed by writes and sweeps (not by background evaluations). */
@@ -62,10 +68,18 @@ export class SegmentService {
    */
   async compiled(db: Queryable = this.dataSource): Promise<CompiledSegment[]> {
     if (this.cache && this.cache.until > Date.now()) return this.cache.segments;
+    const generation = this.generation;
+    const until = Date.now() + CACHE_MS;
     const rows: Row[] = await db.query(`SELECT id, definition FROM segment ORDER BY id`);
     const segments = rows.map((r) => ({ id: r.id, definition: r.definition as Definition }));
-    this.cache = { segments, until: Date.now() + CACHE_MS };
+    if (generation === this.generation) this.cache = { segments, until };
     return segments;
+  }
+
+  /** Definitions changed here: the next write reads them again. */
+  private invalidate(): void {
+    this.generation++;
+    this.cache = null;
   }
 
   /** Refreshes the memberships of `customerIds` in every segment, in the caller's transaction. */
@@ -91,7 +105,7 @@ export class SegmentService {
       params,
       name,
     );
-    this.cache = null;
+    this.invalidate();
     this.startEvaluation(id);
     return toSegment(rows[0]);
   }
@@ -115,7 +129,7 @@ export class SegmentService {
       name ?? current.name,
     );
     if (!rows[0]) throw new NotFoundError(`No segment has the id ${id}.`);
-    this.cache = null;
+    this.invalidate();
     if (definition) this.startEvaluation(id);
     return toSegment(rows[0]);
   }
@@ -128,7 +142,7 @@ export class SegmentService {
        SELECT count(*)::int AS n FROM gone`,
       params,
     );
-    this.cache = null;
+    this.invalidate();
     if (!row.n) throw new NotFoundError(`No segment has the id ${id}.`);
     return true;
   }
@@ -174,7 +188,41 @@ export class SegmentService {
     await this.idle();
   }
 
+  /**
+   * Waits until no write can still be refreshing memberships from the definitions as they were
+   * before this change: every instance's cache of them has expired, and every transaction open in
+   * this database by then has ended. A write that read the old definitions is then committed, and
+   * the pass that follows sees what it wrote (a new customer included, whose row no batch could
+   * lock while it was being inserted).
+   */
+  private async settle(): Promise<boolean> {
+    await new Promise((resolve) => setTimeout(resolve, CACHE_MS));
+    // xact_start as text: a JavaScript Date would drop its microseconds.
+    const open: Array<{ pid: number; xact_start: string }> = await this.dataSource.query(
+      `SELECT pid, xact_start::text FROM pg_stat_activity
+        WHERE datname = current_database() AND xact_start IS NOT NULL AND pid <> pg_backend_pid()`,
+    );
+    if (open.length === 0) return !this.stopped;
+    const started = Date.now();
+    let warned = false;
+    for (;;) {
+      if (this.stopped) return false;
+      const [{ n }] = await this.dataSource.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity a JOIN unnest($1::int[], $2::text[]) AS o(pid, xact_start)
+            ON a.pid = o.pid AND a.xact_start::text = o.xact_start`,
+        [open.map((o) => o.pid), open.map((o) => o.xact_start)],
+      );
+      if (n === 0) return true;
+      if (!warned && Date.now() - started > SETTLE_WARN_MS) {
+        warned = true;
+        console.warn(`[segments] an evaluation has waited ${Math.round((Date.now() - started) / 1000)} s for ${n} older transaction(s) to end`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+    }
+  }
+
   private async evaluate(id: string): Promise<void> {
+    if (!(await this.settle())) return;
     const [start] = await this.dataSource.query(`SELECT id, definition, version FROM segment WHERE id = $1`, [id]);
     if (!start) return;
     const segment: CompiledSegment = { id, definition: start.definition };
