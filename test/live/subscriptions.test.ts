@@ -5,6 +5,7 @@ import { RecordInteractionsDocument } from '../generated/graphql';
 import { interaction, unique } from '../helpers/factories';
 import { eventually, rawSocket, useLiveServer } from '../helpers/live';
 import type { TestServer } from '../helpers/server';
+import { splitUrl } from '../helpers/test-database';
 
 const STAGES = `subscription Stages($stages: [LifecycleStage!], $customerId: ID, $after: String) {
   lifecycleStageChanged(stages: $stages, customerId: $customerId, after: $after) {
@@ -242,6 +243,24 @@ describe('commit order', () => {
       expect(sub.events.map((e) => e.interactionId.slice(-1))).toEqual(['a', 'b']);
     } finally {
       await Promise.all([early.end(), late.end()]);
+    }
+  });
+
+  it('is not held back by a transaction open in another database of the same server', async () => {
+    const sub = client().subscribe('subscription { interactionRecorded { interactionId } }');
+    await subscribed(1);
+    const { server } = splitUrl((t.dataSource.options as any).url as string);
+    const elsewhere = new Client({ connectionString: `${server}/postgres` });
+    await elsewhere.connect();
+    try {
+      await elsewhere.query('BEGIN');
+      await elsewhere.query('SELECT pg_current_xact_id()'); // holds a transaction id, older than the write below
+      const recorded = await t.record(interaction({ type: 'PAGE_VIEW' }));
+      await eventually(() => sub.events.length === 1, 2000, 'the event, while the other database\'s transaction is open');
+      expect(sub.events[0].interactionId).toBe(recorded.interaction!.id);
+    } finally {
+      await elsewhere.query('ROLLBACK').catch(() => undefined);
+      await elsewhere.end();
     }
   });
 });

@@ -7,11 +7,11 @@ import { interaction, unique } from '../helpers/factories';
 import { eventually, useLiveServer } from '../helpers/live';
 
 /**
- * How long a live delivery may take here. Events are delivered once every older transaction on
- * the PostgreSQL server has ended (the settled-transaction log), and the other test files share
- * that server: an import or a sweep running beside this file delays delivery by its own length.
+ * How long a live delivery may take here. Events are delivered once every older transaction in
+ * the database has ended (the settled-transaction log); a background evaluation or sweep running
+ * beside a test delays delivery by its own length.
  */
-const DELIVERY_MS = 30_000;
+const DELIVERY_MS = 10_000;
 
 const live = useLiveServer();
 const DAY = 86_400_000;

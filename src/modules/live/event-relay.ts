@@ -34,10 +34,22 @@ function toEvent(row: Row): StoredEvent {
   return { topic: row.topic, customerId: row.customer_id, payload: row.payload, position, cursor: encodeEventCursor(position), recordedAt: row.recorded_at } as StoredEvent;
 }
 
+/**
+ * The transaction id below which this database's event log is settled, in the statement's own
+ * snapshot: the oldest transaction still running, leaving out those known to run in another
+ * database of the server (a long import or dump there must not hold this one's subscribers back).
+ * A transaction of this database is never left out, even one that ends while this is computed:
+ * the snapshot was taken before, so it is still in its running list.
+ */
+export const SETTLED_BELOW = `coalesce(
+    (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+      WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid = xid(x) AND a.datname IS DISTINCT FROM current_database())),
+    pg_snapshot_xmax(pg_current_snapshot()))`;
+
 // Settled events only: every transaction with a smaller id has ended, so no row can still
 // appear before the last one read. (Sequence values alone would skip a row that commits late.)
 const READ_SETTLED = `
-  WITH s AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+  WITH s AS MATERIALIZED (SELECT ${SETTLED_BELOW} AS xmin)
   (SELECT e.xid::text, e.seq::text, e.topic, e.customer_id, e.payload, e.recorded_at
      FROM event e, s
     WHERE (e.xid, e.seq) > ($1::xid8, $2::bigint) AND e.xid < s.xmin
@@ -155,7 +167,7 @@ export class EventRelay implements CommitSignal {
     const rows: Array<{ n: number }> = await this.dataSource.query(
       `WITH h AS (
          SELECT e.xid, e.seq FROM event e
-          WHERE e.recorded_at < $1 AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+          WHERE e.recorded_at < $1 AND e.xid < (SELECT ${SETTLED_BELOW})
           ORDER BY e.xid DESC, e.seq DESC LIMIT 1),
        gone AS (DELETE FROM event e USING h WHERE (e.xid, e.seq) <= (h.xid, h.seq) RETURNING 1),
        moved AS (UPDATE event_horizon x SET xid = h.xid, seq = h.seq FROM h WHERE x.id = 1 AND (h.xid, h.seq) > (x.xid, x.seq))
@@ -187,7 +199,7 @@ export class EventRelay implements CommitSignal {
 
   private async settledHead(): Promise<Position> {
     const [row] = await this.dataSource.query(
-      `SELECT xid::text, seq::text FROM event WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid DESC, seq DESC LIMIT 1`,
+      `SELECT xid::text, seq::text FROM event WHERE xid < (SELECT ${SETTLED_BELOW}) ORDER BY xid DESC, seq DESC LIMIT 1`,
     );
     return row ? { xid: BigInt(row.xid), seq: BigInt(row.seq) } : START;
   }
