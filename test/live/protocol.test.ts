@@ -1,3 +1,4 @@
+import { Scope } from '../../src/modules/access/scope.enum';
 import { encodeEventCursor } from '../../src/modules/events/event';
 import { interaction } from '../helpers/factories';
 import { eventually, liveClient, rawSocket, useLiveServer } from '../helpers/live';
@@ -118,5 +119,39 @@ describe('the event log', () => {
     await t.sql(`NOTIFY cg_events`);
     await eventually(() => sub.events.length === 3, 900, 'the event written elsewhere, before the 1 s poll');
     expect(sub.events[2].interactionId).toBe('00000000-0000-7000-8000-0000000000cc');
+  });
+});
+
+describe('the key check', () => {
+  it('does not close a connection opened while a check was running (its key was not part of it)', async () => {
+    const own = await startTestServer({ apiKeyCacheSeconds: 60, liveKeyCheckSeconds: 1 });
+    const locker = own.dataSource.createQueryRunner();
+    try {
+      const [a, b] = [(await own.server.services.apiKeys.create('first screen', [Scope.SUBSCRIBE])).key, (await own.server.services.apiKeys.create('second screen', [Scope.SUBSCRIBE])).key];
+      await own.server.services.apiKeys.verify(b); // cached: connecting with it needs no statement
+      const first = liveClient(own.url, a);
+      first.subscribe(INTERACTIONS);
+      await eventually(() => own.server.live.snapshot().liveSubscriptions >= 1, 5000, 'the first subscription');
+      // Hold the next check's statement until the second connection is open.
+      await locker.connect();
+      await locker.startTransaction();
+      await locker.query('LOCK TABLE api_key IN ACCESS EXCLUSIVE MODE');
+      const waiting = async () => (await own.sql(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM api_key WHERE revoked_at IS NULL%'`)).length > 0;
+      await eventually(waiting, 5000, 'a key check waiting on the lock');
+      const second = liveClient(own.url, b);
+      const sub = second.subscribe(INTERACTIONS);
+      await eventually(() => own.server.live.snapshot().liveSubscriptions >= 2, 5000, 'the second subscription');
+      await locker.commitTransaction();
+      await eventually(async () => !(await waiting()), 5000, 'the check to end');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(second.closes).toEqual([]);
+      await own.record(interaction());
+      await eventually(() => sub.events.length === 1, 5000, 'an event on the second connection');
+      await Promise.all([first.dispose(), second.dispose()]);
+    } finally {
+      if (locker.isTransactionActive) await locker.rollbackTransaction();
+      await locker.release();
+      await own.close();
+    }
   });
 });

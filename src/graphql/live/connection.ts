@@ -187,12 +187,14 @@ export class LiveSockets {
 
   /** Revoked and rotated keys stop receiving: their connections are closed with 4403. */
   private async checkKeys(): Promise<void> {
-    const keys = new Map([...this.open].flatMap((c) => (c.principal ? [[`${c.principal.id}:${c.principal.keyHash}`, c.principal] as const] : [])));
+    const keys = new Map<string, Principal>([...this.open].flatMap((c) => (c.principal ? [[`${c.principal.id}:${c.principal.keyHash}`, c.principal] as const] : [])));
     if (keys.size === 0) return;
     try {
       const valid = await this.apiKeys.stillValid([...keys.values()]);
       for (const c of this.open) {
-        if (c.principal && !valid.has(`${c.principal.id}:${c.principal.keyHash}`)) {
+        // Only the keys asked about: a connection opened while the check ran is not judged by it.
+        const key = c.principal && `${c.principal.id}:${c.principal.keyHash}`;
+        if (key && keys.has(key) && !valid.has(key)) {
           this.stats.revokedCloses++;
           c.close(LiveCloseCode.Forbidden, 'Forbidden: the API key was revoked or its secret rotated');
         }
