@@ -22,14 +22,12 @@
  */
 import 'reflect-metadata';
 
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { Client } from 'pg';
 
-import { migrations } from '../migrations';
 import { call } from '../src/cli/import';
 import { loadConfig } from '../src/config';
 import { createDataSource } from '../src/data-source';
@@ -40,6 +38,7 @@ import { evaluateLifecycle, type LifecycleTouch } from '../src/modules/lifecycle
 import { stageAtJoin, stageCountsSql, type CountedSide } from '../src/modules/lifecycle/stage-at';
 import { DAY_MS } from '../src/modules/shared/time';
 import { startServer } from '../src/server';
+import { databaseComment, databaseUrl, migrationFingerprints, withClient } from './database';
 import { machine, UNLIMITED } from './fresh-server';
 
 const DATABASE = 'cg_bench_distribution';
@@ -66,24 +65,10 @@ if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error('--repeat must be a
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-function databaseUrl(name: string): string {
-  const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
+const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 function fingerprint(): string {
-  const parts = migrations.map((m) => `${(new (m as new () => { name?: string })().name ?? m.name) as string}:${createHash('sha256').update(String(m)).digest('hex').slice(0, 16)}`);
+  const parts = Object.entries(migrationFingerprints()).map(([name, hash]) => `${name}:${hash}`);
   return JSON.stringify({ builtBy: 'bench/lifecycle-distribution.ts', generator: GENERATOR, customers: CUSTOMERS, migrations: parts });
 }
 
@@ -220,15 +205,15 @@ async function build(url: string): Promise<void> {
 }
 
 async function prepare(): Promise<string> {
-  const url = databaseUrl(DATABASE);
-  const exists = await withClient(databaseUrl('postgres'), async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE])).rowCount === 1);
-  const comment = exists ? await withClient(url, async (c) => (await c.query(`SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = current_database()`)).rows[0].c) : null;
+  const url = databaseUrl(serverUrl, DATABASE);
+  const exists = await withClient(databaseUrl(serverUrl, 'postgres'), async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE])).rowCount === 1);
+  const comment = exists ? await databaseComment(url) : null;
   if (comment === fingerprint()) {
     log(`Reusing ${DATABASE} (${CUSTOMERS} customers, generator ${GENERATOR}, migrations unchanged).`);
     return url;
   }
   log(`Building ${DATABASE} (${exists ? 'its data or migrations changed' : 'it does not exist'}): ${CUSTOMERS} customers, once; several minutes…`);
-  await withClient(databaseUrl('postgres'), async (c) => {
+  await withClient(databaseUrl(serverUrl, 'postgres'), async (c) => {
     await c.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
     await c.query(`CREATE DATABASE ${DATABASE}`);
   });

@@ -33,14 +33,11 @@
  * A run with failed requests is reported as such and the results are not appended.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-
-import { Client } from 'pg';
 
 import { runImport } from '../src/cli/import-online-retail';
 import { loadConfig } from '../src/config';
@@ -49,7 +46,7 @@ import { ApiKeyService } from '../src/modules/access/api-key.service';
 import { Scope } from '../src/modules/access/scope.enum';
 import { maskIdentifier } from '../src/modules/pii/mask';
 import { startServer } from '../src/server';
-import { migrations } from '../migrations';
+import { databaseComment, databaseUrl, migrationFingerprints, withClient } from './database';
 import { machine, UNLIMITED } from './fresh-server';
 import type { LoadConfig, LoadResult } from './read-load';
 
@@ -136,36 +133,10 @@ process.on('exit', () => {
 // ---------------------------------------------------------------------------------------------
 // The database
 
-function databaseUrl(serverUrl: string, name: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Each migration's name and a hash of its code: a migration edited after it ran means rebuild. */
-function migrationFingerprints(): Record<string, string> {
-  return Object.fromEntries(
-    migrations.map((m) => {
-      const name = (new (m as new () => { name?: string })().name ?? m.name) as string;
-      return [name, createHash('sha256').update(String(m)).digest('hex').slice(0, 16)];
-    }),
-  );
-}
-
 /** Why the existing database cannot be reused, or null when it can. */
 async function staleness(url: string): Promise<string | null> {
+  const comment = await databaseComment(url);
   return withClient(url, async (c) => {
-    const [{ comment }] = (await c.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = current_database()`)).rows;
     const [{ tables }] = (await c.query(`SELECT count(*)::int AS tables FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('customer', 'migrations')`)).rows;
     if (tables < 2) return 'no data';
     const [{ live }] = (await c.query(`SELECT count(*)::int AS live FROM customer WHERE merged_into_id IS NULL`)).rows;

@@ -1,19 +1,9 @@
-import { Writable } from 'node:stream';
-
 import { ConfigError, loadConfig } from '../../src/config';
 import { AnalyzeScheduler } from '../../src/db/analyze-scheduler';
-import { createLogger } from '../../src/observability/logger';
 import { RecordInteractionsDocument } from '../generated/graphql';
 import { interaction } from '../helpers/factories';
-import { startTestServer, type TestServer } from '../helpers/server';
-
-async function eventually(check: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { eventually } from '../helpers/live';
+import { jsonLog, startTestServer, type TestServer } from '../helpers/server';
 
 async function analyzed(t: TestServer, table: string): Promise<{ count: number; last: Date | null }> {
   const [row] = await t.sql(`SELECT analyze_count::int AS count, last_analyze AS last FROM pg_stat_user_tables WHERE relname = $1`, [table]);
@@ -33,16 +23,10 @@ async function bulkLoad(t: TestServer, calls: number): Promise<void> {
 }
 
 describe('ANALYZE after bulk writes', () => {
-  const lines: Array<Record<string, any>> = [];
+  const { logger, lines } = jsonLog();
   let t: TestServer;
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
-    t = await startTestServer({}, { logger: createLogger('info', { format: 'json', destination: sink }) });
+    t = await startTestServer({}, { logger });
   });
   afterAll(() => t.close());
 
@@ -51,17 +35,17 @@ describe('ANALYZE after bulk writes', () => {
     await bulkLoad(t, 3);
     // The planner learns the table's size from the ANALYZE after the last batch (there may be one between batches too).
     const reltuples = async () => (await t.sql(`SELECT reltuples::int AS n FROM pg_class WHERE relname = 'interaction'`))[0].n;
-    await eventually(async () => (await reltuples()) === 3000);
+    await eventually(async () => (await reltuples()) === 3000, 60_000);
     // The statistics views may report the ANALYZE a moment after the catalog shows its result.
-    await eventually(async () => (await analyzed(t, 'interaction')).count > before.count);
+    await eventually(async () => (await analyzed(t, 'interaction')).count > before.count, 60_000);
     const after = await analyzed(t, 'interaction');
     expect(after.count).toBeGreaterThan(before.count);
     expect(after.last).not.toBeNull();
     // PostgreSQL may report a table's counts up to 10 s late: the scheduler looks again then.
-    for (const table of ['customer', 'identifier', 'lifecycle_transition']) await eventually(async () => (await analyzed(t, table)).count > 0);
+    for (const table of ['customer', 'identifier', 'lifecycle_transition']) await eventually(async () => (await analyzed(t, table)).count > 0, 60_000);
     // One line per ANALYZE: the tables, the rows counted since the last one, the time it took.
     // (written once every table of the round is done)
-    await eventually(async () => lines.some((l) => /^\[db\] ANALYZE [a-z_, ]*\binteraction\b/.test(l.msg)));
+    await eventually(async () => lines.some((l) => /^\[db\] ANALYZE [a-z_, ]*\binteraction\b/.test(l.msg)), 60_000);
     for (const l of lines.filter((l) => /^\[db\] ANALYZE /.test(l.msg))) {
       expect(l).toMatchObject({ level: 'info', msg: expect.stringMatching(/^\[db\] ANALYZE [a-z_]+(, [a-z_]+)* after \d+ rows written: \d+ ms$/) });
     }
@@ -82,7 +66,7 @@ describe('ANALYZE after bulk writes', () => {
       scheduler.wrote(1000);
       await scheduler.flush();
       return (await analyzed(t, 'analyze_probe')).count === 1;
-    });
+    }, 60_000);
     await scheduler.stop();
     expect(logged).toEqual([expect.stringMatching(/^\[db\] ANALYZE analyze_probe after \d+ rows written: \d+ ms$/)]);
   });

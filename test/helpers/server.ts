@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 
+import { Writable } from 'node:stream';
+
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type DocumentNode } from 'graphql';
 import type { DataSource } from 'typeorm';
@@ -7,7 +9,7 @@ import type { DataSource } from 'typeorm';
 import { loadConfig, type Config } from '../../src/config';
 import { createDataSource, queryCounter } from '../../src/data-source';
 import { Scope } from '../../src/modules/access/scope.enum';
-import type { Logger } from '../../src/observability/logger';
+import { createLogger, type Logger } from '../../src/observability/logger';
 import { startServer, type RunningServer } from '../../src/server';
 import { RecordInteractionDocument, type RecordInteractionInput, type RecordInteractionMutation } from '../generated/graphql';
 import { createTestDatabase } from './test-database';
@@ -89,4 +91,16 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
     },
   };
   return self;
+}
+
+/** A JSON logger at `level` whose lines are kept, parsed, in `lines`: for tests of what the server logs. */
+export function jsonLog(level: 'info' | 'warn' | 'error' = 'info'): { logger: Logger; lines: Array<Record<string, any>> } {
+  const lines: Array<Record<string, any>> = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: createLogger(level, { format: 'json', destination }), lines };
 }

@@ -1,13 +1,10 @@
-import { Writable } from 'node:stream';
-
 import WebSocket from 'ws';
 
-import { createLogger } from '../../src/observability/logger';
 import { CustomerDocument, EvaluateLifecycleDocument, RecordInteractionsDocument } from '../generated/graphql';
 import { interaction, unique } from '../helpers/factories';
-import { liveClient } from '../helpers/live';
+import { eventually, liveClient } from '../helpers/live';
 import { parsePrometheusText, promtool, promtoolCheck, sampleValue as value, type Family } from '../helpers/prometheus';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { jsonLog, startTestServer, type TestServer } from '../helpers/server';
 
 const DAY = 86_400_000;
 
@@ -22,25 +19,11 @@ const scrape = async (t: TestServer, headers: Record<string, string> = {}): Prom
 const tool = promtool();
 if (!tool) console.warn('promtool (Debian package prometheus) is not installed: /metrics is checked by the suite\'s own reader only');
 
-async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('GET /metrics', () => {
-  const lines: Array<Record<string, any>> = [];
+  const { logger, lines } = jsonLog();
   let t: TestServer;
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
-    t = await startTestServer({}, { logger: createLogger('info', { format: 'json', destination: sink }) });
+    t = await startTestServer({}, { logger });
   });
   afterAll(() => t.close());
 
@@ -89,7 +72,7 @@ describe('GET /metrics', () => {
     const before = await scrape(t);
     const watcher = liveClient(t.url, t.keys.admin);
     const changes = watcher.subscribe('subscription Watch { lifecycleStageChanged { cursor to } }');
-    await eventually(async () => value(await scrape(t), 'cg_live_subscriptions') === value(before, 'cg_live_subscriptions') + 1);
+    await eventually(async () => value(await scrape(t), 'cg_live_subscriptions') === value(before, 'cg_live_subscriptions') + 1, 5000);
 
     const email = { type: 'EMAIL' as const, value: `${unique('m')}@example.com` };
     const device = { type: 'DEVICE_ID' as const, value: unique('device') };
@@ -116,12 +99,12 @@ describe('GET /metrics', () => {
     await t.gql(CustomerDocument, { id: 'not-a-uuid' }, t.keys.admin);
     await t.gql(CustomerDocument, { id: '00000000-0000-0000-0000-000000000000' }, null);
 
-    await eventually(async () => changes.events.some((e) => e.to === 'AT_RISK'));
+    await eventually(async () => changes.events.some((e) => e.to === 'AT_RISK'), 5000);
     let after: Family[] = [];
     await eventually(async () => {
       after = await scrape(t);
       return value(after, 'cg_lifecycle_transitions_total', { from: 'NEW_CUSTOMER', to: 'AT_RISK' }) > value(before, 'cg_lifecycle_transitions_total', { from: 'NEW_CUSTOMER', to: 'AT_RISK' });
-    });
+    }, 5000);
     const delta = (name: string, labels?: Record<string, string>) => value(after, name, labels) - value(before, name, labels);
     expect(delta('cg_ingest_items_total', { status: 'CREATED' })).toBe(3);
     expect(delta('cg_ingest_items_total', { status: 'DUPLICATE' })).toBe(1);
@@ -143,7 +126,7 @@ describe('GET /metrics', () => {
     expect(value(after, 'cg_relay_lag_seconds')).toBeGreaterThanOrEqual(0);
     expect(value(after, 'cg_live_connections')).toBeGreaterThanOrEqual(1);
     await watcher.dispose();
-    await eventually(async () => value(await scrape(t), 'cg_live_connections') === value(before, 'cg_live_connections'));
+    await eventually(async () => value(await scrape(t), 'cg_live_connections') === value(before, 'cg_live_connections'), 5000);
   });
 
   it('logs one JSON line per operation: request id, key id and name, operation, duration, outcome, code; never a key', async () => {
