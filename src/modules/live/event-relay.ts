@@ -41,7 +41,7 @@ function toEvent(row: Row): StoredEvent {
  * A transaction of this database is never left out, even one that ends while this is computed:
  * the snapshot was taken before, so it is still in its running list.
  */
-export const SETTLED_BELOW = `coalesce(
+const SETTLED_BELOW = `coalesce(
     (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
       WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid = xid(x) AND a.datname IS DISTINCT FROM current_database())),
     pg_snapshot_xmax(pg_current_snapshot()))`;
@@ -49,14 +49,14 @@ export const SETTLED_BELOW = `coalesce(
 // Settled events only: every transaction with a smaller id has ended, so no row can still
 // appear before the last one read. (Sequence values alone would skip a row that commits late.)
 const READ_SETTLED = `
-  WITH s AS MATERIALIZED (SELECT ${SETTLED_BELOW} AS xmin)
+  WITH s AS MATERIALIZED (SELECT ${SETTLED_BELOW} AS below)
   (SELECT e.xid::text, e.seq::text, e.topic, e.customer_id, e.payload, e.recorded_at
      FROM event e, s
-    WHERE (e.xid, e.seq) > ($1::xid8, $2::bigint) AND e.xid < s.xmin
+    WHERE (e.xid, e.seq) > ($1::xid8, $2::bigint) AND e.xid < s.below
     ORDER BY e.xid, e.seq
     LIMIT $3)
   UNION ALL
-  SELECT NULL, NULL, NULL, NULL, NULL, NULL FROM s WHERE EXISTS (SELECT 1 FROM event e WHERE e.xid >= s.xmin)`;
+  SELECT NULL, NULL, NULL, NULL, NULL, NULL FROM s WHERE EXISTS (SELECT 1 FROM event e WHERE e.xid >= s.below)`;
 
 /**
  * One per server instance: follows the event log and hands every committed event, once and in

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { DataSource } from 'typeorm';
 
 import { sqlParams } from '../../db/params';
@@ -196,7 +198,7 @@ export class SegmentService {
    * lock while it was being inserted).
    */
   private async settle(): Promise<boolean> {
-    await new Promise((resolve) => setTimeout(resolve, CACHE_MS));
+    await sleep(CACHE_MS);
     // xact_start as text: a JavaScript Date would drop its microseconds.
     const open: Array<{ pid: number; xact_start: string }> = await this.dataSource.query(
       `SELECT pid, xact_start::text FROM pg_stat_activity
@@ -217,7 +219,7 @@ export class SegmentService {
         warned = true;
         console.warn(`[segments] an evaluation has waited ${Math.round((Date.now() - started) / 1000)} s for ${n} older transaction(s) to end`);
       }
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+      await sleep(SETTLE_POLL_MS);
     }
   }
 
