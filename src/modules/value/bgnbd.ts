@@ -7,7 +7,7 @@
  * Time is in whatever unit the summaries use (weeks, by summary.ts); α carries that unit.
  */
 
-import { minimizePositive, type MinimizeOptions } from './optimize';
+import { complete, minimizePositiveSteps, type MinimizeOptions, type Steps } from './optimize';
 import { lnGamma, softplus, sumSeries } from './special-functions';
 
 // Module constants rather than Math.*: see special-functions.ts.
@@ -155,10 +155,15 @@ export function bgnbdLogLikelihood(params: BgnbdParams, customers: Iterable<RfmS
  * Maximum-likelihood BG/NBD parameters, by Nelder–Mead over their logarithms. The starting point
  * is a rough reading of the data (purchase rate from the mean x and T) unless `start` is given.
  */
-export function fitBgnbd(
+export function fitBgnbd(customers: Iterable<RfmSummary & { weight?: number }>, options: MinimizeOptions & { start?: BgnbdParams } = {}): BgnbdFit {
+  return complete(fitBgnbdSteps(customers, options));
+}
+
+/** fitBgnbd as steps (see completeInSlices). */
+export function* fitBgnbdSteps(
   customers: Iterable<RfmSummary & { weight?: number }>,
   options: MinimizeOptions & { start?: BgnbdParams } = {},
-): BgnbdFit {
+): Steps<BgnbdFit> {
   const d = compile(customers);
   if (d.total === 0) throw new RangeError('fitBgnbd: no customers');
   let meanX = 0;
@@ -170,7 +175,7 @@ export function fitBgnbd(
   // r = 1 with α = T̄ / x̄ makes the mean rate x̄ / T̄; a = 1, b = 3 a dropout chance of 1/4 per purchase.
   const start = options.start ?? { r: 1, alpha: Math.max(meanT, 1e-3) / Math.max(meanX, 0.1), a: 1, b: 3 };
   const toParams = (v: number[]): BgnbdParams => ({ r: v[0], alpha: v[1], a: v[2], b: v[3] });
-  const result = minimizePositive((v) => -logLikelihoodOf(toParams(v), d), [start.r, start.alpha, start.a, start.b], options);
+  const result = yield* minimizePositiveSteps((v) => -logLikelihoodOf(toParams(v), d), [start.r, start.alpha, start.a, start.b], options);
   return {
     params: toParams(result.x),
     logLikelihood: -result.value,

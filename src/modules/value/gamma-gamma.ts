@@ -8,7 +8,7 @@
  * apart from BG/NBD and multiplied with it.
  */
 
-import { minimizePositive, type MinimizeOptions } from './optimize';
+import { complete, minimizePositiveSteps, type MinimizeOptions, type Steps } from './optimize';
 import { lnGamma } from './special-functions';
 
 // Module constants rather than Math.*: see special-functions.ts.
@@ -113,17 +113,22 @@ export function gammaGammaLogLikelihood(params: GammaGammaParams, customers: Ite
  * Maximum-likelihood Gamma-Gamma parameters, over the customers with x ≥ 1 and mbar > 0. Starts
  * from p = 1, q = 2 and γ = the mean of mbar, which puts the population mean pγ/(q − 1) there.
  */
-export function fitGammaGamma(
+export function fitGammaGamma(customers: Iterable<SpendSummary & { weight?: number }>, options: MinimizeOptions & { start?: GammaGammaParams } = {}): GammaGammaFit {
+  return complete(fitGammaGammaSteps(customers, options));
+}
+
+/** fitGammaGamma as steps (see completeInSlices). */
+export function* fitGammaGammaSteps(
   customers: Iterable<SpendSummary & { weight?: number }>,
   options: MinimizeOptions & { start?: GammaGammaParams } = {},
-): GammaGammaFit {
+): Steps<GammaGammaFit> {
   const d = compile(customers);
   if (d.total === 0) throw new RangeError('fitGammaGamma: no customer with a repeat purchase of positive value');
   let meanM = 0;
   for (let g = 0; g < d.gw.length; g++) meanM += (d.gw[g] * d.gm[g]) / d.total;
   const start = options.start ?? { p: 1, q: 2, gamma: meanM };
   const toParams = (v: number[]): GammaGammaParams => ({ p: v[0], q: v[1], gamma: v[2] });
-  const result = minimizePositive((v) => -logLikelihoodOf(toParams(v), d), [start.p, start.q, start.gamma], options);
+  const result = yield* minimizePositiveSteps((v) => -logLikelihoodOf(toParams(v), d), [start.p, start.q, start.gamma], options);
   return {
     params: toParams(result.x),
     logLikelihood: -result.value,

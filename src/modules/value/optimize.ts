@@ -45,7 +45,7 @@ interface Run {
  * One Nelder–Mead run (Lagarias et al. 1998 variant: outside and inside contractions, shrink
  * towards the best vertex). A NaN value counts as +Infinity, so an objective can refuse a point.
  */
-function run(f: (y: number[]) => number, start: number[], startValue: number, step: number, fTol: number, xTol: number, maxIterations: number): Run {
+function* run(f: (y: number[]) => number, start: number[], startValue: number, step: number, fTol: number, xTol: number, maxIterations: number): Steps<Run> {
   const n = start.length;
   const points: number[][] = [start.slice()];
   const values: number[] = [startValue];
@@ -64,6 +64,7 @@ function run(f: (y: number[]) => number, start: number[], startValue: number, st
   };
 
   for (let iteration = 0; iteration < maxIterations; iteration++) {
+    if ((iteration & (PAUSE_EVERY - 1)) === 0 && iteration > 0) yield;
     order.sort((i, j) => values[i] - values[j]);
     const best = order[0];
     const worst = order[n];
@@ -127,6 +128,11 @@ function run(f: (y: number[]) => number, start: number[], startValue: number, st
  * minimum, and a restart is the cheap cure. Deterministic: the same input gives the same answer.
  */
 export function nelderMead(f: (y: number[]) => number, y0: readonly number[], options: MinimizeOptions = {}): MinimizeResult {
+  return complete(nelderMeadSteps(f, y0, options));
+}
+
+/** nelderMead as steps: it pauses every few iterations (see completeInSlices). */
+export function* nelderMeadSteps(f: (y: number[]) => number, y0: readonly number[], options: MinimizeOptions = {}): Steps<MinimizeResult> {
   const step = options.initialStep ?? 0.5;
   const fTol = options.fTolerance ?? 1e-10;
   const xTol = options.xTolerance ?? 1e-7;
@@ -146,7 +152,7 @@ export function nelderMead(f: (y: number[]) => number, y0: readonly number[], op
   let restarts = 0;
   let converged = false;
   for (;;) {
-    const r = run(objective, best, bestValue, step, fTol, xTol, maxIterations);
+    const r = yield* run(objective, best, bestValue, step, fTol, xTol, maxIterations);
     iterations += r.iterations;
     const improvement = bestValue - r.value;
     const improved = r.value < bestValue;
@@ -171,7 +177,46 @@ export function nelderMead(f: (y: number[]) => number, y0: readonly number[], op
  * steps and tolerances are in log units (a step of 0.5 multiplies a parameter by e^0.5 ≈ 1.65).
  */
 export function minimizePositive(f: (x: number[]) => number, x0: readonly number[], options: MinimizeOptions = {}): MinimizeResult {
+  return complete(minimizePositiveSteps(f, x0, options));
+}
+
+/** minimizePositive as steps. */
+export function* minimizePositiveSteps(f: (x: number[]) => number, x0: readonly number[], options: MinimizeOptions = {}): Steps<MinimizeResult> {
   if (x0.some((v) => !(v > 0) || !Number.isFinite(v))) throw new RangeError('minimizePositive: the starting point must be positive and finite');
-  const result = nelderMead((y) => f(y.map(Math.exp)), x0.map(Math.log), options);
+  const result = yield* nelderMeadSteps((y) => f(y.map(Math.exp)), x0.map(Math.log), options);
   return { ...result, x: result.x.map(Math.exp) };
+}
+
+/**
+ * A computation that pauses now and then (`yield`) and returns a T. A fit on a large or
+ * degenerate base can take seconds (a degenerate one runs all 21 × 5,000 iterations); as steps,
+ * a server can run it a slice at a time and keep answering in between.
+ */
+export type Steps<T> = Generator<void, T, void>;
+
+/** Nelder–Mead iterations between pauses: a few hundred microseconds on a small base. */
+const PAUSE_EVERY = 64;
+
+/** Runs the steps through, without pausing. */
+export function complete<T>(steps: Steps<T>): T {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * Runs the steps in slices of about `sliceMs` of CPU, letting the event loop run (timers, I/O,
+ * other requests) between slices. Same answer as complete(): the pauses change nothing else.
+ */
+export async function completeInSlices<T>(steps: Steps<T>, sliceMs = 10): Promise<T> {
+  let sliceStart = performance.now();
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
 }

@@ -6,9 +6,10 @@ import { uuidv7 } from '../../db/uuid';
 import { auditInsertSql, type AuditScope } from '../audit/audit';
 import { AuditKind } from '../audit/audit.types';
 import { ConflictError } from '../shared/errors';
-import { fitBgnbd, pAlive, type BgnbdParams } from './bgnbd';
+import { fitBgnbdSteps, pAlive, type BgnbdParams } from './bgnbd';
 import { predictClv } from './clv';
-import { fitGammaGamma, type GammaGammaParams } from './gamma-gamma';
+import { fitGammaGammaSteps, type GammaGammaParams } from './gamma-gamma';
+import { completeInSlices, type Steps } from './optimize';
 import { scoreRfm, type RfmBoundaries, type RfmInput, type RfmSegment } from './rfm';
 import { DAY_MS, summarizePurchases, type CustomerSummary, type PurchaseEvent } from './summary';
 
@@ -138,6 +139,8 @@ export async function readPurchaseHistory(db: Queryable, asOf: Date): Promise<Pu
 export class ValueModelService {
   private latest: { model: ValueModelRecord | null; until: number } | null = null;
   private readonly models = new Map<string, ValueModelRecord>();
+  /** The refit running on this instance, if any (the next one starts after it). */
+  private refitting: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -158,13 +161,24 @@ export class ValueModelService {
    * customer's values (replacing those of the previous fit) in one transaction.
    */
   async refit(asOf: Date, audit: AuditScope | null): Promise<{ model: ValueModelRecord; customers: string[] }> {
+    // One fit at a time per instance: each takes a core's worth of slices until it is done.
+    const turn = this.refitting.then(() => this.fit(asOf, audit));
+    this.refitting = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /**
+   * The fit and the scoring run in slices of ~10 ms (completeInSlices): a degenerate base can take
+   * the optimizer's whole budget, and a large one seconds, and the server keeps answering meanwhile.
+   */
+  private async fit(asOf: Date, audit: AuditScope | null): Promise<{ model: ValueModelRecord; customers: string[] }> {
     const history = await readPurchaseHistory(this.analytics, asOf);
     const started = process.hrtime.bigint();
     const summaries = summarizePurchases(history.events, asOf.getTime());
     if (summaries.length < 3) throw new ConflictError(`A value model needs purchases of at least 3 customers up to ${asOf.toISOString()}; there are ${summaries.length}.`);
-    const bg = fitBgnbd(summaries);
+    const bg = await completeInSlices(fitBgnbdSteps(summaries));
     const spenders = summaries.filter((s) => s.x > 0 && s.mbar > 0);
-    const gg = spenders.length >= 3 ? fitGammaGamma(spenders) : null;
+    const gg = spenders.length >= 3 ? await completeInSlices(fitGammaGammaSteps(spenders)) : null;
     const fitMs = Number((process.hrtime.bigint() - started) / 1_000_000n);
     const { scores, boundaries } = scoreRfm(history.rfm);
     const model: ValueModelRecord = {
@@ -181,25 +195,27 @@ export class ValueModelService {
       rfmBoundaries: boundaries,
     };
     const bySummary = new Map(summaries.map((s) => [s.customerId, s]));
-    const values: CustomerValueRecord[] = history.rfm.map((c) => {
-      const s = bySummary.get(c.customerId)!;
-      const score = scores.get(c.customerId)!;
-      return {
-        customerId: c.customerId,
-        modelId: model.id,
-        asOf,
-        recencyDays: c.recencyDays,
-        orderCount: c.orders,
-        netRevenue: c.net,
-        ...score,
-        x: s.x,
-        tx: s.tx,
-        T: s.T,
-        mbar: s.mbar,
-        pAlive: pAlive(bg.params, s),
-        clv: gg ? predictClv(bg.params, gg.params, s).clv : 0,
-      };
-    });
+    const values = await completeInSlices(
+      mapInSteps(history.rfm, (c): CustomerValueRecord => {
+        const s = bySummary.get(c.customerId)!;
+        const score = scores.get(c.customerId)!;
+        return {
+          customerId: c.customerId,
+          modelId: model.id,
+          asOf,
+          recencyDays: c.recencyDays,
+          orderCount: c.orders,
+          netRevenue: c.net,
+          ...score,
+          x: s.x,
+          tx: s.tx,
+          T: s.T,
+          mbar: s.mbar,
+          pAlive: pAlive(bg.params, s),
+          clv: gg ? predictClv(bg.params, gg.params, s).clv : 0,
+        };
+      }),
+    );
     await this.store(model, values, audit);
     this.latest = { model, until: Date.now() + 5000 };
     this.models.set(model.id, model);
@@ -279,3 +295,13 @@ export class ValueModelService {
 }
 
 export type { CustomerSummary };
+
+/** items.map(f) as steps, pausing every 256 items. */
+function* mapInSteps<T, U>(items: readonly T[], f: (item: T) => U): Steps<U[]> {
+  const out: U[] = [];
+  for (let i = 0; i < items.length; i++) {
+    if (i % 256 === 255) yield;
+    out.push(f(items[i]));
+  }
+  return out;
+}
