@@ -16,6 +16,16 @@ function sendError(res: Response, status: number, code: ErrorCode, message: stri
 }
 
 /**
+ * The one key check of HTTP requests (here and in the compiled reads' front lane): the key's
+ * principal, null when the key is unknown or revoked, and how long it must wait when it is over
+ * its rate (0: the request is counted against it).
+ */
+export async function admit(services: Services, token: string): Promise<{ principal: Principal | null; waitMs: number }> {
+  const principal = await services.apiKeys.verify(token);
+  return { principal, waitMs: principal ? services.rateLimiter.take(principal.id, principal.rateLimit) : 0 };
+}
+
+/**
  * Checks the API key and its rate from the headers alone, before the body is read or parsed:
  * an unknown key costs a hash and a cached look-up, a key over its rate a map look-up.
  */
@@ -28,9 +38,8 @@ export function authenticate(services: Services, options: { landingPage: boolean
       if (options.landingPage && req.method === 'GET' && !req.query.query && req.accepts('html') === 'html') return next();
       const token = bearerToken(req.headers.authorization);
       if (!token) return sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'An API key is required: send "Authorization: Bearer <key>".');
-      const principal = await services.apiKeys.verify(token);
+      const { principal, waitMs } = await admit(services, token);
       if (!principal) return sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'The API key is unknown or revoked.');
-      const waitMs = services.rateLimiter.take(principal.id, principal.rateLimit);
       if (waitMs > 0) {
         const error = new RateLimitedError(`The API key "${principal.name}" is over its request rate; retry in ${waitMs} ms.`, waitMs);
         const { code, ...extensions } = domainExtensions(error)!;

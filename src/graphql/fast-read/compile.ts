@@ -15,7 +15,7 @@ import {
 
 import type { CountryCode } from 'libphonenumber-js';
 
-import { MAX_AUDIT_CUSTOMERS } from '../../modules/audit/audit';
+import { AUDIT_COLUMNS, MAX_AUDIT_CUSTOMERS } from '../../modules/audit/audit';
 import { AuditKind } from '../../modules/audit/audit.types';
 import { normalizeIdentifier } from '../../modules/identity/normalize';
 import type { IdentifierType } from '../../modules/shared/identifier-type.enum';
@@ -276,13 +276,13 @@ let compiledCount = 0;
 
 /**
  * `read` appending the audit row of its unmasked answer (when it names any customer), as
- * AuditService.record would write it: the customers sorted, distinct, at most MAX_AUDIT_CUSTOMERS.
- * `n` is the read's parameter count; the row's own values follow.
+ * auditInsertSql would write it: the customers sorted, distinct, at most MAX_AUDIT_CUSTOMERS.
+ * `n` is the read's parameter count; the row's own values follow (auditedValues of fast-read.ts).
  */
 function auditedSql(read: string, n: number): string {
   const p = (i: number) => `$${n + i}`;
   return `WITH r AS (${read}),
-    a AS (INSERT INTO audit (id, at, api_key_id, actor, kind, operation, operation_name, customer_ids, customer_count, details)
+    a AS (INSERT INTO audit (${AUDIT_COLUMNS})
           SELECT ${p(1)}::uuid, now(), ${p(2)}::uuid, ${p(3)}::varchar, '${AuditKind.PII_READ}', ${p(4)}::varchar, ${p(5)}::varchar,
                  ARRAY(SELECT DISTINCT u::uuid FROM unnest(r.ids) u ORDER BY 1 LIMIT ${MAX_AUDIT_CUSTOMERS}),
                  (SELECT count(DISTINCT u)::int FROM unnest(r.ids) u), '{}'::jsonb

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { NextFunction, Request, Response } from 'express';
@@ -9,13 +8,14 @@ import type { OperationLimits } from '../../config';
 import { uuidv7 } from '../../db/uuid';
 import { hasScope, type Principal } from '../../modules/access/api-key.service';
 import { Scope } from '../../modules/access/scope.enum';
+import { auditText } from '../../modules/audit/audit';
 import { maskIdentifier } from '../../modules/pii/mask';
 import { bearerToken, type Services } from '../context';
-import type { AuthenticatedRequest } from '../http-guard';
+import { admit, type AuthenticatedRequest } from '../http-guard';
 import { DocumentCache } from '../live/documents';
 import { piiReadEntry } from '../pii-audit';
 import { checkCost, nestingOver } from '../plugins/operation-limits';
-import { recordOperation, type Telemetry } from '../plugins/observability';
+import { recordOperation, requestIdOf, type Telemetry } from '../plugins/observability';
 import { compileRead, type CompiledRead, type MaskSpec } from './compile';
 
 /** Compiled documents kept, least recently used evicted first; the documents that do not compile are remembered too. */
@@ -105,7 +105,7 @@ export function fastReader(schema: GraphQLSchema, services: Services, dataSource
     // statement (one round trip); among others, it joins the insert they share (one commit for all).
     const alone = inFlight === 0 && !services.audit.sharing;
     const statement = pii && plan.audited && alone ? plan.audited : plan;
-    if (statement !== plan) values.push(uuidv7(), principal.id, principal.name.slice(0, 100), plan.rootField, plan.operationName?.slice(0, 100) ?? null);
+    if (statement !== plan) values.push(...auditedValues(principal, plan));
     counter.logQuery(statement.sql, values);
     inFlight++;
     let rows: Array<{ data: string; ids: string[] }>;
@@ -140,6 +140,12 @@ export function fastReader(schema: GraphQLSchema, services: Services, dataSource
   return { answer, logged };
 }
 
+/** The audit row's own values in a compiled read's audited statement (after the read's). */
+function auditedValues(principal: Principal, plan: CompiledRead): unknown[] {
+  const { actor, operation, operationName } = auditText({ keyId: principal.id, actor: principal.name, operation: plan.rootField, operationName: plan.operationName ?? null });
+  return [uuidv7(), principal.id, actor, operation, operationName];
+}
+
 type RequestBody = { query?: unknown; variables?: unknown; operationName?: unknown };
 type Reader = ReturnType<typeof fastReader>;
 
@@ -162,7 +168,6 @@ export function fastReads(reader: Reader) {
   };
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const JSON_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 /**
@@ -187,8 +192,8 @@ export function fastLane(reader: Reader, services: Services, telemetry: Telemetr
     if (!(length > 0 && length <= options.maxBodyBytes) || !token) return fallback();
     const started = performance.now();
     void (async () => {
-      const principal = await services.apiKeys.verify(token);
-      if (!principal || services.rateLimiter.take(principal.id, principal.rateLimit) > 0) return fallback();
+      const { principal, waitMs } = await admit(services, token);
+      if (!principal || waitMs > 0) return fallback();
       (req as AuthenticatedRequest).principal = principal;
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -204,8 +209,7 @@ export function fastLane(reader: Reader, services: Services, telemetry: Telemetr
       if (typeof body?.query === 'string' && nestingOver(body.query)) return fallback();
       const found = await reader.answer(principal, body);
       if (!found) return fallback();
-      const given = h['x-request-id'];
-      const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      const requestId = requestIdOf(h['x-request-id']);
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(found.json), 'x-request-id': requestId });
       res.end(found.json);
       telemetry.metrics.httpResponse(200);

@@ -52,6 +52,11 @@ export function outcomeOf(errors: ReadonlyArray<{ extensions?: Record<string, un
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/** The caller's `x-request-id` when it is a sane token (1–64 of A–Z a–z 0–9 . _ : -), else a new one. */
+export function requestIdOf(given: string | string[] | undefined): string {
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 /**
  * A request id for every request: the caller's `x-request-id` when it is a sane token, else a new
  * one; sent back in the response header. Also counts /graphql responses by status and logs those
@@ -59,8 +64,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
  */
 export function requestIds(telemetry: Telemetry) {
   return (req: Request, res: Response, next: NextFunction) => {
-    const given = req.header('x-request-id');
-    const id = given && REQUEST_ID.test(given) ? given : randomUUID();
+    const id = requestIdOf(req.headers['x-request-id']);
     res.locals.requestId = id;
     res.setHeader('x-request-id', id);
     if (req.path === '/graphql' || req.path.startsWith('/graphql/')) {

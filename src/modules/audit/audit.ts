@@ -31,20 +31,28 @@ export function auditScope(principal: { id: string; name: string }, info: { pare
 /** A command-line actor (no key). */
 export const cliScope = (command: string): AuditScope => ({ keyId: null, actor: `cli:${command}`, operation: command, operationName: null });
 
+/** The audit table's columns, in the order every insert of a row gives them (here and in the compiled reads). */
+export const AUDIT_COLUMNS = 'id, at, api_key_id, actor, kind, operation, operation_name, customer_ids, customer_count, details';
+
+/** A scope's text columns as stored: at most 100 characters each (the columns' width). */
+export function auditText(scope: AuditScope): { actor: string; operation: string; operationName: string | null } {
+  return { actor: scope.actor.slice(0, 100), operation: scope.operation.slice(0, 100), operationName: scope.operationName?.slice(0, 100) ?? null };
+}
+
 /** The data-modifying CTE appending `entries`, for a write statement's WITH list: audited in the same transaction as the change. */
 export function auditInsertSql(entries: AuditEntry[], param: Param, at = 'now()'): string[] {
   if (entries.length === 0) return [];
   const rows = entries.map((e) => {
     const ids = [...new Set(e.customerIds)].sort();
-    return { ...e, ids: ids.slice(0, MAX_AUDIT_CUSTOMERS), count: ids.length };
+    return { ...e, ...auditText(e), ids: ids.slice(0, MAX_AUDIT_CUSTOMERS), count: ids.length };
   });
   return [
     `audit_insert AS (
-      INSERT INTO audit (id, at, api_key_id, actor, kind, operation, operation_name, customer_ids, customer_count, details)
+      INSERT INTO audit (${AUDIT_COLUMNS})
       SELECT u.id, ${at}, u.key_id, u.actor, u.kind, u.operation, u.operation_name, ARRAY(SELECT jsonb_array_elements_text(u.ids))::uuid[], u.n, u.details
-        FROM unnest(${param(rows.map(() => uuidv7()), 'uuid[]')}, ${param(rows.map((r) => r.keyId), 'uuid[]')}, ${param(rows.map((r) => r.actor.slice(0, 100)), 'varchar[]')},
-                    ${param(rows.map((r) => r.kind), 'varchar[]')}, ${param(rows.map((r) => r.operation.slice(0, 100)), 'varchar[]')},
-                    ${param(rows.map((r) => r.operationName?.slice(0, 100) ?? null), 'varchar[]')}, ${param(rows.map((r) => JSON.stringify(r.ids)), 'jsonb[]')},
+        FROM unnest(${param(rows.map(() => uuidv7()), 'uuid[]')}, ${param(rows.map((r) => r.keyId), 'uuid[]')}, ${param(rows.map((r) => r.actor), 'varchar[]')},
+                    ${param(rows.map((r) => r.kind), 'varchar[]')}, ${param(rows.map((r) => r.operation), 'varchar[]')},
+                    ${param(rows.map((r) => r.operationName), 'varchar[]')}, ${param(rows.map((r) => JSON.stringify(r.ids)), 'jsonb[]')},
                     ${param(rows.map((r) => r.count), 'int[]')}, ${param(rows.map((r) => JSON.stringify(r.details ?? {})), 'jsonb[]')})
           AS u(id, key_id, actor, kind, operation, operation_name, ids, n, details))`,
   ];
