@@ -179,9 +179,11 @@ export class EventRelay implements CommitSignal {
 
   /**
    * A statement on the relay's own connection, one at a time (the connection also carries the
-   * LISTEN); through the pool while that connection is being re-established.
+   * LISTEN); through the pool while that connection is being re-established. A `name` prepares it
+   * once per connection: the read of the log runs after every write, and parsing and planning it
+   * each time cost PostgreSQL about 0.6 ms, more than the write's own statement.
    */
-  private query<T>(text: string, params?: unknown[]): Promise<T[]> {
+  private query<T>(text: string, params?: unknown[], name?: string): Promise<T[]> {
     const client = this.client;
     if (!client) return this.dataSource.query(text, params);
     // A statement caught by a lost connection must fail at once, or the reads would wait forever.
@@ -189,7 +191,7 @@ export class EventRelay implements CommitSignal {
       const abort = (err: Error) => reject(err);
       this.aborts.add(abort);
       this.chain
-        .then(() => (this.client === client ? client.query(text, params) : Promise.reject(new Error('relay connection lost'))))
+        .then(() => (this.client === client ? client.query(name ? { name, text, values: params } : { text, values: params }) : Promise.reject(new Error('relay connection lost'))))
         .then((r) => resolve(r.rows as T[]), reject)
         .finally(() => this.aborts.delete(abort));
     });
@@ -266,7 +268,7 @@ export class EventRelay implements CommitSignal {
     try {
       for (;;) {
         this.readAgain = false;
-        const rows = await this.query<Row | { xid: null }>(READ_SETTLED, [this.position.xid.toString(), this.position.seq.toString(), this.options.batchSize]);
+        const rows = await this.query<Row | { xid: null }>(READ_SETTLED, [this.position.xid.toString(), this.position.seq.toString(), this.options.batchSize], 'cg_relay_read');
         this.stats.reads++;
         const events = rows.filter((r): r is Row => r.xid !== null).map(toEvent);
         const unsettled = rows.length > events.length;
