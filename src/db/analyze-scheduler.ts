@@ -14,7 +14,13 @@ export interface AnalyzeSchedulerOptions {
   minRows?: number;
   /** How long the writes must pause before it runs (1.5 s). */
   quietMs?: number;
-  /** The longest it waits for a pause after the first counted write, under writes that never stop (5 min). */
+  /**
+   * Under writes that never pause, how long after the first counted write it looks anyway: 2 s at
+   * first, doubled after every look, up to `maxWaitMs` (5 min). A new database filled by a steady
+   * stream of single writes is analyzed within seconds (its first plans were made for empty
+   * tables: a page view cost PostgreSQL 3.4× its CPU until then), and a long load a few times.
+   */
+  firstWaitMs?: number;
   maxWaitMs?: number;
   log: (line: string) => void;
   warn: (err: unknown, line: string) => void;
@@ -42,6 +48,7 @@ export class AnalyzeScheduler {
   private readonly minRows: number;
   private readonly quietMs: number;
   private readonly maxWaitMs: number;
+  private patienceMs: number;
 
   constructor(
     private readonly db: Queryable,
@@ -52,6 +59,7 @@ export class AnalyzeScheduler {
     this.minRows = options.minRows ?? 1_000;
     this.quietMs = options.quietMs ?? 1_500;
     this.maxWaitMs = options.maxWaitMs ?? 5 * 60_000;
+    this.patienceMs = Math.min(options.firstWaitMs ?? 2_000, this.maxWaitMs);
   }
 
   /** Rows just committed to the tables (an estimate is enough: it only decides when to look). */
@@ -61,7 +69,7 @@ export class AnalyzeScheduler {
     this.written += rows;
     if (this.written < this.minRows) return;
     if (this.timer) clearTimeout(this.timer);
-    this.schedule(Date.now() - this.firstWriteAt >= this.maxWaitMs ? 0 : this.quietMs, false);
+    this.schedule(Date.now() - this.firstWriteAt >= this.patienceMs ? 0 : this.quietMs, false);
   }
 
   /** Runs the ANALYZE now if enough was written (waits for one already running). */
@@ -117,6 +125,7 @@ export class AnalyzeScheduler {
       }
       this.written -= written;
       this.firstWriteAt = Date.now();
+      this.patienceMs = Math.min(this.patienceMs * 2, this.maxWaitMs);
       // A backend that reported its counts less than a second ago holds the next ones for up to
       // 10 s (PGSTAT_IDLE_INTERVAL): look once more after that, for the tables they were missing from.
       if (!recheck && !this.stopped && !this.timer) this.schedule(RECHECK_MS, true);

@@ -73,6 +73,21 @@ describe('ANALYZE after bulk writes', () => {
     expect(logged).toEqual([expect.stringMatching(/^\[db\] ANALYZE analyze_probe after \d+ rows written: \d+ ms$/)]);
   });
 
+  it('under writes that never pause, looks after firstWaitMs, then after twice as long each time', async () => {
+    await t.sql(`CREATE TABLE analyze_stream (n int) WITH (autovacuum_enabled = false)`);
+    const logged: string[] = [];
+    const scheduler = new AnalyzeScheduler(t.server.analyticsDataSource, { tables: ['analyze_stream'], quietMs: 60_000, firstWaitMs: 200, log: (l) => logged.push(l), warn: () => undefined });
+    // A steady stream: 500 rows every 50 ms, never the minute's pause it would otherwise wait for.
+    const stream = setInterval(() => void t.sql(`INSERT INTO analyze_stream SELECT generate_series(1, 500)`).then(() => scheduler.wrote(500)), 50);
+    try {
+      await eventually(async () => (await analyzed(t, 'analyze_stream')).count >= 1, 30_000);
+    } finally {
+      clearInterval(stream);
+      await scheduler.stop();
+    }
+    expect(logged[0]).toMatch(/^\[db\] ANALYZE analyze_stream after \d+ rows written: \d+ ms$/);
+  });
+
   it('logs a failed ANALYZE as a warning without throwing', async () => {
     const warnings: string[] = [];
     const logged: string[] = [];
