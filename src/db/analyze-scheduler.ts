@@ -21,6 +21,7 @@ export interface AnalyzeSchedulerOptions {
    * tables: a page view cost PostgreSQL 3.4× its CPU until then), and a long load a few times.
    */
   firstWaitMs?: number;
+  /** The longest of those waits (5 min). */
   maxWaitMs?: number;
   log: (line: string) => void;
   warn: (err: unknown, line: string) => void;

@@ -8,6 +8,15 @@ import { nestingError, nestingOver } from './plugins/operation-limits';
 
 export interface AuthenticatedRequest extends Request {
   principal?: Principal;
+  /** The key check already made for this request (by the compiled reads' front lane): not made again. */
+  admission?: Admission;
+}
+
+export interface Admission {
+  /** Null when the key is unknown or revoked. */
+  principal: Principal | null;
+  /** How long it must wait when it is over its rate; 0: the request was counted against it. */
+  waitMs: number;
 }
 
 /** A GraphQL-shaped error body, for answers given before (or instead of) GraphQL execution. */
@@ -15,12 +24,8 @@ function sendError(res: Response, status: number, code: ErrorCode, message: stri
   res.status(status).json({ errors: [{ message, extensions: { code, ...extensions } }] });
 }
 
-/**
- * The one key check of HTTP requests (here and in the compiled reads' front lane): the key's
- * principal, null when the key is unknown or revoked, and how long it must wait when it is over
- * its rate (0: the request is counted against it).
- */
-export async function admit(services: Services, token: string): Promise<{ principal: Principal | null; waitMs: number }> {
+/** The one key check of HTTP requests (here and in the compiled reads' front lane), made once per request. */
+export async function admit(services: Services, token: string): Promise<Admission> {
   const principal = await services.apiKeys.verify(token);
   return { principal, waitMs: principal ? services.rateLimiter.take(principal.id, principal.rateLimit) : 0 };
 }
@@ -38,7 +43,8 @@ export function authenticate(services: Services, options: { landingPage: boolean
       if (options.landingPage && req.method === 'GET' && !req.query.query && req.accepts('html') === 'html') return next();
       const token = bearerToken(req.headers.authorization);
       if (!token) return sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'An API key is required: send "Authorization: Bearer <key>".');
-      const { principal, waitMs } = await admit(services, token);
+      // A request the front lane refused (unknown key, over its rate) is answered with its verdict.
+      const { principal, waitMs } = req.admission ?? (await admit(services, token));
       if (!principal) return sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'The API key is unknown or revoked.');
       if (waitMs > 0) {
         const error = new RateLimitedError(`The API key "${principal.name}" is over its request rate; retry in ${waitMs} ms.`, waitMs);

@@ -6,8 +6,9 @@ import { bgnbdLogLikelihood, expectedPurchases, expectedPurchasesNew, fitBgnbd, 
 import { explainPrediction, predictClv, WEEKS_PER_MONTH } from '../../src/modules/value/clv';
 import { expectedSpend, fitGammaGamma, gammaGammaLogLikelihood, type GammaGammaParams } from '../../src/modules/value/gamma-gamma';
 import { countHoldoutPurchases, formatHoldoutTable, holdoutComparison } from '../../src/modules/value/holdout';
-import { completeInSlices, minimizePositive, nelderMead, nelderMeadSteps } from '../../src/modules/value/optimize';
+import { minimizePositive, nelderMead, nelderMeadSteps } from '../../src/modules/value/optimize';
 import { gamma, hyp2f1, lnBeta, lnGamma, logAddExp, logSumExp } from '../../src/modules/value/special-functions';
+import { completeInSlices } from '../../src/modules/value/steps';
 import { summarizePurchases, type PurchaseEvent } from '../../src/modules/value/summary';
 
 const DAY = 24 * 3600 * 1000;

@@ -15,12 +15,15 @@ import {
 
 import type { CountryCode } from 'libphonenumber-js';
 
-import { AUDIT_COLUMNS, MAX_AUDIT_CUSTOMERS } from '../../modules/audit/audit';
+import { uuidv7 } from '../../db/uuid';
+import type { Principal } from '../../modules/access/api-key.service';
+import { AUDIT_COLUMNS, auditText, MAX_AUDIT_CUSTOMERS } from '../../modules/audit/audit';
 import { AuditKind } from '../../modules/audit/audit.types';
 import { normalizeIdentifier } from '../../modules/identity/normalize';
 import type { IdentifierType } from '../../modules/shared/identifier-type.enum';
 import { minorDigits } from '../../modules/shared/money';
 import { MAX_PAGE } from '../../modules/shared/connection.type';
+import { piiReadEntry } from '../pii-audit';
 
 /*
  * Reads compiled to one SQL statement. A query whose whole selection is one of the common shapes
@@ -277,7 +280,7 @@ let compiledCount = 0;
 /**
  * `read` appending the audit row of its unmasked answer (when it names any customer), as
  * auditInsertSql would write it: the customers sorted, distinct, at most MAX_AUDIT_CUSTOMERS.
- * `n` is the read's parameter count; the row's own values follow (auditedValues of fast-read.ts).
+ * `n` is the read's parameter count; the row's own values follow (auditedValues).
  */
 function auditedSql(read: string, n: number): string {
   const p = (i: number) => `$${n + i}`;
@@ -288,6 +291,12 @@ function auditedSql(read: string, n: number): string {
                  (SELECT count(DISTINCT u)::int FROM unnest(r.ids) u), '{}'::jsonb
             FROM r WHERE cardinality(r.ids) > 0)
     SELECT data, ids FROM r`;
+}
+
+/** The audit row's own values for a plan's `audited` statement, after the read's, in auditedSql's order. */
+export function auditedValues(principal: Pick<Principal, 'id' | 'name'>, plan: CompiledRead): unknown[] {
+  const { actor, operation, operationName } = auditText(piiReadEntry(principal, plan.rootField, plan.operationName, []));
+  return [uuidv7(), principal.id, actor, operation, operationName];
 }
 
 /** The statement for the operation, or null when it is not one of the shapes compiled here. */

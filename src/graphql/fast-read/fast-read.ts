@@ -5,10 +5,8 @@ import { getOperationAST, getVariableValues, GraphQLError, type DocumentNode, ty
 import type { DataSource } from 'typeorm';
 
 import type { OperationLimits } from '../../config';
-import { uuidv7 } from '../../db/uuid';
 import { hasScope, type Principal } from '../../modules/access/api-key.service';
 import { Scope } from '../../modules/access/scope.enum';
-import { auditText } from '../../modules/audit/audit';
 import { maskIdentifier } from '../../modules/pii/mask';
 import { bearerToken, type Services } from '../context';
 import { admit, type AuthenticatedRequest } from '../http-guard';
@@ -16,7 +14,7 @@ import { DocumentCache } from '../live/documents';
 import { piiReadEntry } from '../pii-audit';
 import { checkCost, nestingOver } from '../plugins/operation-limits';
 import { recordOperation, requestIdOf, type Telemetry } from '../plugins/observability';
-import { compileRead, type CompiledRead, type MaskSpec } from './compile';
+import { auditedValues, compileRead, type CompiledRead, type MaskSpec } from './compile';
 
 /** Compiled documents kept, least recently used evicted first; the documents that do not compile are remembered too. */
 const MAX_COMPILED = 500;
@@ -140,12 +138,6 @@ export function fastReader(schema: GraphQLSchema, services: Services, dataSource
   return { answer, logged };
 }
 
-/** The audit row's own values in a compiled read's audited statement (after the read's). */
-function auditedValues(principal: Principal, plan: CompiledRead): unknown[] {
-  const { actor, operation, operationName } = auditText({ keyId: principal.id, actor: principal.name, operation: plan.rootField, operationName: plan.operationName ?? null });
-  return [uuidv7(), principal.id, actor, operation, operationName];
-}
-
 type RequestBody = { query?: unknown; variables?: unknown; operationName?: unknown };
 type Reader = ReturnType<typeof fastReader>;
 
@@ -179,8 +171,8 @@ const JSON_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
  * is answered here, with the request id, the metric and the log line of the general path.
  * Everything else — an unknown key, a key over its rate, a body that is not JSON, a document that
  * is not compiled — goes on to Express unchanged but for the body already read (the parser then
- * skips it) and the verified principal (the key check then skips it): the general path gives the
- * answer and every error, with the same words.
+ * skips it) and the key check's verdict (`authenticate` answers with it instead of checking
+ * again): the general path gives the answer and every error, with the same words.
  */
 export function fastLane(reader: Reader, services: Services, telemetry: Telemetry, options: { maxBodyBytes: number; cors: boolean }) {
   return (req: IncomingMessage, res: ServerResponse, fallback: () => void): void => {
@@ -192,7 +184,9 @@ export function fastLane(reader: Reader, services: Services, telemetry: Telemetr
     if (!(length > 0 && length <= options.maxBodyBytes) || !token) return fallback();
     const started = performance.now();
     void (async () => {
-      const { principal, waitMs } = await admit(services, token);
+      const admission = await admit(services, token);
+      (req as AuthenticatedRequest).admission = admission;
+      const { principal, waitMs } = admission;
       if (!principal || waitMs > 0) return fallback();
       (req as AuthenticatedRequest).principal = principal;
       const chunks: Buffer[] = [];

@@ -7,8 +7,9 @@
  * Time is in whatever unit the summaries use (weeks, by summary.ts); α carries that unit.
  */
 
-import { complete, minimizePositiveSteps, type MinimizeOptions, type Steps } from './optimize';
+import { minimizePositiveSteps, type MinimizeOptions } from './optimize';
 import { lnGamma, softplus, sumSeries } from './special-functions';
+import { complete, type Steps } from './steps';
 
 // Module constants rather than Math.*: see special-functions.ts.
 const { exp, expm1, log, log1p } = Math;

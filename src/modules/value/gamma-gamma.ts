@@ -8,8 +8,9 @@
  * apart from BG/NBD and multiplied with it.
  */
 
-import { complete, minimizePositiveSteps, type MinimizeOptions, type Steps } from './optimize';
+import { minimizePositiveSteps, type MinimizeOptions } from './optimize';
 import { lnGamma } from './special-functions';
+import { complete, type Steps } from './steps';
 
 // Module constants rather than Math.*: see special-functions.ts.
 const { log } = Math;

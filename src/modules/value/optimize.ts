@@ -4,6 +4,8 @@
  * derived (or kept in step with the likelihood when it changes).
  */
 
+import { complete, type Steps } from './steps';
+
 export interface MinimizeOptions {
   /** Size of the first simplex along each coordinate, and again at every restart. Default 0.5. */
   initialStep?: number;
@@ -28,6 +30,9 @@ export interface MinimizeResult {
   /** The last run met both tolerances and did not improve on the one before. */
   converged: boolean;
 }
+
+/** Nelder–Mead iterations between pauses: a few hundred microseconds on a small base. */
+const PAUSE_EVERY = 64;
 
 const REFLECT = 1;
 const EXPAND = 2;
@@ -185,38 +190,4 @@ export function* minimizePositiveSteps(f: (x: number[]) => number, x0: readonly 
   if (x0.some((v) => !(v > 0) || !Number.isFinite(v))) throw new RangeError('minimizePositive: the starting point must be positive and finite');
   const result = yield* nelderMeadSteps((y) => f(y.map(Math.exp)), x0.map(Math.log), options);
   return { ...result, x: result.x.map(Math.exp) };
-}
-
-/**
- * A computation that pauses now and then (`yield`) and returns a T. A fit on a large or
- * degenerate base can take seconds (a degenerate one runs all 21 × 5,000 iterations); as steps,
- * a server can run it a slice at a time and keep answering in between.
- */
-export type Steps<T> = Generator<void, T, void>;
-
-/** Nelder–Mead iterations between pauses: a few hundred microseconds on a small base. */
-const PAUSE_EVERY = 64;
-
-/** Runs the steps through, without pausing. */
-export function complete<T>(steps: Steps<T>): T {
-  for (;;) {
-    const next = steps.next();
-    if (next.done) return next.value;
-  }
-}
-
-/**
- * Runs the steps in slices of about `sliceMs` of CPU, letting the event loop run (timers, I/O,
- * other requests) between slices. Same answer as complete(): the pauses change nothing else.
- */
-export async function completeInSlices<T>(steps: Steps<T>, sliceMs = 10): Promise<T> {
-  let sliceStart = performance.now();
-  for (;;) {
-    const next = steps.next();
-    if (next.done) return next.value;
-    if (performance.now() - sliceStart >= sliceMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
-  }
 }

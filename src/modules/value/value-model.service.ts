@@ -9,8 +9,8 @@ import { ConflictError } from '../shared/errors';
 import { fitBgnbdSteps, pAlive, type BgnbdParams } from './bgnbd';
 import { predictClv } from './clv';
 import { fitGammaGammaSteps, type GammaGammaParams } from './gamma-gamma';
-import { completeInSlices, type Steps } from './optimize';
 import { scoreRfm, type RfmBoundaries, type RfmInput, type RfmSegment } from './rfm';
+import { completeInSlices, mapInSteps } from './steps';
 import { DAY_MS, summarizePurchases, type CustomerSummary, type PurchaseEvent } from './summary';
 
 export interface ValueModelRecord {
@@ -295,13 +295,3 @@ export class ValueModelService {
 }
 
 export type { CustomerSummary };
-
-/** items.map(f) as steps, pausing every 256 items. */
-function* mapInSteps<T, U>(items: readonly T[], f: (item: T) => U): Steps<U[]> {
-  const out: U[] = [];
-  for (let i = 0; i < items.length; i++) {
-    if (i % 256 === 255) yield;
-    out.push(f(items[i]));
-  }
-  return out;
-}
