@@ -49,13 +49,28 @@ export async function withConnection<T>(dataSource: DataSource, work: (tx: Tx) =
   }
 }
 
+/** How a transaction opens. */
+export interface TransactionOptions {
+  /** Statements sent with BEGIN, in the same round trip (one simple query: no parameters). */
+  with?: string;
+  /**
+   * `generic`: the transaction's prepared statements run with generic plans (`plan_cache_mode`,
+   * for this transaction only), planned once per connection instead of on every call. For
+   * statements whose custom plan is no better than the generic one, yet is re-made every time.
+   */
+  plans?: 'generic';
+}
+
 /**
- * Runs `work` between `opening` (BEGIN, possibly followed by statements sent in the same round
- * trip) and COMMIT on `tx`. On any error it rolls back and rethrows the original error: a failed
- * ROLLBACK (the connection is gone) must not hide why the transaction failed.
+ * Runs `work` between BEGIN (with what `options` adds to it, in the same round trip) and COMMIT
+ * on `tx`. On any error it rolls back and rethrows the original error: a failed ROLLBACK (the
+ * connection is gone) must not hide why the transaction failed.
  */
-export async function inTransaction<T>(tx: Queryable, work: () => Promise<T>, opening = 'BEGIN'): Promise<T> {
-  await tx.query(opening);
+export async function inTransaction<T>(tx: Queryable, work: () => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  const opening = ['BEGIN'];
+  if (options.plans === 'generic') opening.push('SET LOCAL plan_cache_mode = force_generic_plan');
+  if (options.with) opening.push(options.with);
+  await tx.query(opening.join('; '));
   try {
     const result = await work();
     await tx.query('COMMIT');

@@ -19,20 +19,17 @@ export class UnstableRead extends Error {
 }
 
 /**
- * The statement opening a write transaction: BEGIN, then an advisory lock on everything a small
- * write could race on (identifiers, external ids), sorted so the lock order is global, as one
- * simple query: the keys are numbers computed here, and every round trip counts on the hot path.
+ * The advisory locks of a small write, on everything it could race on (identifiers, external
+ * ids), sorted so the lock order is global, as one statement without parameters (the keys are
+ * numbers computed here) to send with BEGIN: every round trip counts on the hot path. Null when
+ * there is nothing to lock or too much (a big batch).
  */
-export function openingWithLocks(apiKeyId: string, identifiers: Iterable<NormalizedIdentifier>, externalIds: Iterable<string>): string {
+export function advisoryLocks(apiKeyId: string, identifiers: Iterable<NormalizedIdentifier>, externalIds: Iterable<string>): string | null {
   const keys = new Set<number>();
   for (const i of identifiers) if (!i.blocklisted) keys.add(hash53(`i:${identifierKey(i)}`));
   for (const x of externalIds) keys.add(hash53(`x:${apiKeyId}:${x}`));
-  if (keys.size === 0 || keys.size > MAX_ADVISORY_LOCKS) return 'BEGIN';
-  // A small write's statements run with generic plans (plan_cache_mode, for this transaction
-  // only): PostgreSQL plans `unnest` of a parameter for ten rows, finds that dearer than the
-  // custom plan for the one to three rows a single write passes, and would otherwise plan every
-  // statement on every call. Ten rows is the right plan for such writes; big batches keep theirs.
-  return `BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SELECT count(pg_advisory_xact_lock(h)) FROM unnest('{${[...keys].sort((a, b) => a - b).join(',')}}'::bigint[]) AS h`;
+  if (keys.size === 0 || keys.size > MAX_ADVISORY_LOCKS) return null;
+  return `SELECT count(pg_advisory_xact_lock(h)) FROM unnest('{${[...keys].sort((a, b) => a - b).join(',')}}'::bigint[]) AS h`;
 }
 
 export interface LockedOwners {

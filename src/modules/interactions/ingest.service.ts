@@ -1,11 +1,11 @@
 import type { DataSource } from 'typeorm';
 
-import { inTransaction, withConnection, type Tx } from '../../db/tx';
+import { inTransaction, withConnection, type TransactionOptions, type Tx } from '../../db/tx';
 import { uuidv7 } from '../../db/uuid';
 import type { InputProblem } from '../shared/errors';
 import type { IdentifierLimits } from '../identity/guardrails';
 import { applyMerges } from '../identity/merge.writer';
-import { lockOwners, openingWithLocks, UnstableRead } from '../identity/owner-lock';
+import { advisoryLocks, lockOwners, UnstableRead } from '../identity/owner-lock';
 import { planResolution, type ResolutionRequest, type Warning } from '../identity/resolution-plan';
 import type { NormalizedIdentifier } from '../identity/validate-identifiers';
 import type { AuditEntry, AuditScope } from '../audit/audit';
@@ -163,9 +163,13 @@ export class IngestService {
     const externalIds = items.flatMap((item) => (item?.interaction?.externalId ? [item.interaction.externalId] : []));
     // Keyed hashes of every usable identifier, to look them up on the suppression list.
     const hashes = items.map((item) => (item?.identifiers ?? []).map((i) => (i.blocklisted ? null : this.suppression.hash(i.type, i.value))));
-    const outcomes = await withConnection(this.dataSource, (tx) =>
-      inTransaction(tx, () => this.ingestInTransaction(tx, apiKeyId, items, hashes, audit), openingWithLocks(apiKeyId, identifiers, externalIds)),
-    );
+    // A small write (one that takes advisory locks) runs with generic plans: PostgreSQL plans
+    // `unnest` of a parameter for ten rows, finds that dearer than the custom plan for the one to
+    // three rows a single write passes, and would otherwise plan every statement on every call.
+    // Ten rows is the right plan for such writes; big batches keep their custom plans.
+    const locks = advisoryLocks(apiKeyId, identifiers, externalIds);
+    const opening: TransactionOptions = locks ? { with: locks, plans: 'generic' } : {};
+    const outcomes = await withConnection(this.dataSource, (tx) => inTransaction(tx, () => this.ingestInTransaction(tx, apiKeyId, items, hashes, audit), opening));
     // Every write that stores something publishes (interactions, transitions, merges); one
     // that stored nothing still held a transaction id that may have held others' events back.
     this.signal?.committed();
