@@ -48,6 +48,7 @@ import { maskIdentifier } from '../src/modules/pii/mask';
 import { startServer } from '../src/server';
 import { databaseComment, databaseUrl, migrationFingerprints, withClient } from './database';
 import { machine, UNLIMITED } from './fresh-server';
+import { CLK_TCK, procStat } from './proc';
 import type { LoadConfig, LoadResult } from './read-load';
 
 const ROOT = path.join(__dirname, '..');
@@ -488,27 +489,6 @@ async function verify(w: Workload, ours: Target, theirs: Target): Promise<{ ours
 
 // ---------------------------------------------------------------------------------------------
 // CPU from /proc
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** ppid and utime + stime (clock ticks) of a process, or null when it is gone. */
-function procStat(pid: number): { ppid: number; ticks: number } | null {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // After "pid (comm) ": state, ppid, …, utime is the 14th field of the line, stime the 15th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
-}
 
 /** The postmaster of the database server (the parent of our own backend), or null when it is not on this machine. */
 async function postmasterPid(url: string): Promise<number | null> {

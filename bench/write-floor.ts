@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 
 import { freshServer, machine } from './fresh-server';
+import { cpuMs } from './proc';
 
 // The driver's own text serialization of a parameter (not in its typings), done before the replay's clock starts.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -62,22 +63,13 @@ interface Statement {
   values: unknown[] | null;
 }
 
-/** user + system CPU of a process, in ms (Linux /proc). */
-function cpuMs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
 /** CPU so far of each backend connected to the benchmark's database (pid → ms). */
 async function backendsCpu(query: (sql: string) => Promise<Array<{ pid: number }>>): Promise<Map<number, number>> {
   const rows = await query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
   const cpu = new Map<number, number>();
   for (const { pid } of rows) {
-    try {
-      cpu.set(pid, cpuMs(pid));
-    } catch {
-      // ended meanwhile
-    }
+    const ms = cpuMs(pid);
+    if (ms !== null) cpu.set(pid, ms);
   }
   return cpu;
 }
@@ -193,7 +185,7 @@ async function main(): Promise<void> {
       const prepared = jobs.map((tx) =>
         tx.map((s) => (s.values ? { name: `f_${createHash('sha1').update(s.text).digest('hex').slice(0, 16)}`, text: s.text, values: s.values.map((v) => prepareValue(v)) } : s.text)),
       );
-      const pg0 = clients.map((c) => cpuMs(c.pid));
+      const pg0 = clients.map((c) => cpuMs(c.pid) ?? NaN);
       const allPg0 = await backends();
       const own0 = ownCpuMs();
       const started = performance.now();
@@ -207,7 +199,7 @@ async function main(): Promise<void> {
       const items = prepared.length * BATCH;
       replays.push({
         perSecond: (items / ms) * 1000,
-        pgMs: clients.reduce((sum, c, i) => sum + cpuMs(c.pid) - pg0[i], 0) / items,
+        pgMs: clients.reduce((sum, c, i) => sum + (cpuMs(c.pid) ?? NaN) - pg0[i], 0) / items,
         allPgMs: spent(allPg0, await backends()) / items,
         clientMs: (ownCpuMs() - own0) / items,
       });
