@@ -22,7 +22,6 @@
  * run id); the baseline's temporary table vanishes with its session. Results are printed and
  * appended to --out as a markdown section. The whole run stops after 10 minutes at the latest.
  */
-import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,6 +32,8 @@ import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 
 import { uuidv7 } from '../src/db/uuid';
+
+import { BATCH_MUTATION, interaction as newPerson, newRunId, SINGLE_MUTATION, type InteractionInput } from './people';
 
 const USAGE =
   'usage: npm run bench:ingest -- [--url URL] [--key KEY] [--database-url URL] [--batches N] [--batch-size N] ' +
@@ -214,21 +215,6 @@ async function pool(total: number, workers: number, deadline: AbortSignal, task:
 // ---------------------------------------------------------------------------------------------
 // GraphQL
 
-interface IdentifierInput {
-  type: 'ANONYMOUS_ID' | 'EMAIL' | 'CUSTOMER_ID';
-  value: string;
-}
-
-interface InteractionInput {
-  externalId: string;
-  channel: 'WEB' | 'APP';
-  type: 'PAGE_VIEW' | 'PURCHASE' | 'PRODUCT_VIEW' | 'ADD_TO_CART';
-  identifiers: IdentifierInput[];
-  amount?: string;
-  currency?: string;
-  occurredAt?: string;
-}
-
 interface GraphQLResponse<T> {
   data?: T | null;
   errors?: Array<{ message: string; extensions?: { code?: string } }>;
@@ -236,8 +222,6 @@ interface GraphQLResponse<T> {
 
 class RequestFailed extends Error {}
 
-const BATCH_MUTATION = 'mutation BenchBatch($inputs: [RecordInteractionInput!]!) { recordInteractions(inputs: $inputs) { status } }';
-const SINGLE_MUTATION = 'mutation BenchSingle($input: RecordInteractionInput!) { recordInteraction(input: $input) { status } }';
 
 async function postGraphQL<T>(options: Options, body: string, deadline: AbortSignal): Promise<T> {
   // fetch leaves its abort listener on the signal it is given until the request is collected:
@@ -288,27 +272,8 @@ async function preflight(options: Options, signal: AbortSignal): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Data
 
-const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-const EMAIL_DOMAIN = 'bench.customer-graph.example';
-
-function emailOf(scenario: string, index: number): string {
-  return `${runId}-${scenario}-${index}@${EMAIL_DOMAIN}`;
-}
-
-/** One interaction; `email` defaults to a new person's. A third of them are purchases, channels alternate. */
-function interaction(scenario: string, index: number, email = emailOf(scenario, index)): InteractionInput {
-  const purchase = index % 3 === 2;
-  return {
-    externalId: `bench-${runId}-${scenario}-${index}`,
-    channel: index % 2 === 0 ? 'WEB' : 'APP',
-    type: purchase ? 'PURCHASE' : 'PAGE_VIEW',
-    identifiers: [
-      { type: 'ANONYMOUS_ID', value: `anon-${runId}-${scenario}-${index}` },
-      { type: 'EMAIL', value: email },
-    ],
-    ...(purchase ? { amount: '19.99', currency: 'EUR' } : {}),
-  };
-}
+const runId = newRunId();
+const interaction = (scenario: string, index: number, email?: string) => newPerson(runId, scenario, index, email);
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios

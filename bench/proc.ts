@@ -28,3 +28,52 @@ export function cpuMs(pid: number): number | null {
   const stat = procStat(pid);
   return stat && (stat.ticks * 1000) / CLK_TCK;
 }
+
+/**
+ * The postmaster of the database server (the parent of `client`'s backend), or null when it is
+ * not on this machine. Read while connected: the backend ends with the connection.
+ */
+export async function postmasterPid(client: { query(sql: string): Promise<{ rows: Array<{ pid: number }> }> }): Promise<number | null> {
+  const stat = procStat((await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+  if (!stat) return null;
+  const comm = fs.readFileSync(`/proc/${stat.ppid}/comm`, 'utf8').trim();
+  return comm === 'postgres' || comm === 'postmaster' ? stat.ppid : null;
+}
+
+/** The database a client backend serves, from the title PostgreSQL gives it ("postgres: [cluster: ]user db host(port) state"); null for the server's own processes. */
+export function backendDatabase(pid: number): string | null {
+  try {
+    const title = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    return /^postgres: (?:[^:\s]+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])/.exec(title)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Ticks of the postmaster and of every process it started: the backends of `database` and the
+ * server's own processes (WAL writer, checkpointer…), not the backends of other databases on the
+ * same server.
+ */
+export function postgresTicks(postmaster: number, database: string): Map<number, number> {
+  const ticks = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const stat = procStat(pid);
+    if (!stat || (pid !== postmaster && stat.ppid !== postmaster)) continue;
+    const served = pid === postmaster ? null : backendDatabase(pid);
+    if (served === null || served === database) ticks.set(pid, stat.ticks);
+  }
+  return ticks;
+}
+
+/**
+ * Ticks spent between two readings. A process that ended in between is left out (its last
+ * moments are lost, not its whole life subtracted); one that started is counted from zero.
+ */
+export function ticksBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, t] of after) sum += t - (before.get(pid) ?? 0);
+  return sum;
+}

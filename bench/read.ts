@@ -48,7 +48,7 @@ import { maskIdentifier } from '../src/modules/pii/mask';
 import { startServer } from '../src/server';
 import { databaseComment, databaseUrl, migrationFingerprints, withClient } from './database';
 import { machine, UNLIMITED } from './fresh-server';
-import { CLK_TCK, procStat } from './proc';
+import { CLK_TCK, postgresTicks, postmasterPid, procStat, ticksBetween } from './proc';
 import type { LoadConfig, LoadResult } from './read-load';
 
 const ROOT = path.join(__dirname, '..');
@@ -488,56 +488,6 @@ async function verify(w: Workload, ours: Target, theirs: Target): Promise<{ ours
 }
 
 // ---------------------------------------------------------------------------------------------
-// CPU from /proc
-
-/** The postmaster of the database server (the parent of our own backend), or null when it is not on this machine. */
-async function postmasterPid(url: string): Promise<number | null> {
-  // Read while connected: the backend ends with the connection.
-  const stat = await withClient(url, async (c) => procStat((await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number));
-  if (!stat) return null;
-  const comm = fs.readFileSync(`/proc/${stat.ppid}/comm`, 'utf8').trim();
-  return comm === 'postgres' || comm === 'postmaster' ? stat.ppid : null;
-}
-
-/** The database a client backend serves, from the title PostgreSQL gives it ("postgres: [cluster: ]user db host(port) state"); null for the server's own processes. */
-function backendDatabase(pid: number): string | null {
-  try {
-    const title = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-    return /^postgres: (?:[^:\s]+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])/.exec(title)?.[1] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Ticks of the postmaster and of every process it started: the backends of the benchmark's
- * database and the server's own processes (WAL writer, checkpointer…), not the backends of other
- * databases on the same server.
- */
-function postgresTicks(postmaster: number): Map<number, number> {
-  const ticks = new Map<number, number>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    const stat = procStat(pid);
-    if (!stat || (pid !== postmaster && stat.ppid !== postmaster)) continue;
-    const database = pid === postmaster ? null : backendDatabase(pid);
-    if (database === null || database === DATABASE) ticks.set(pid, stat.ticks);
-  }
-  return ticks;
-}
-
-/**
- * Ticks spent between two readings. A backend that ended in between is left out (its last
- * moments are lost, not its whole life subtracted); one that started is counted from zero.
- */
-function ticksBetween(before: Map<number, number>, after: Map<number, number>): number {
-  let sum = 0;
-  for (const [pid, t] of after) sum += t - (before.get(pid) ?? 0);
-  return sum;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Runs
 
 interface Run extends LoadResult {
@@ -554,7 +504,7 @@ async function measure(target: Target, side: Side, clients: number, postmaster: 
   let before: { node: number; pg: Map<number, number> } | null = null;
   let result: Run | null = null;
   let buffered = '';
-  const read = () => ({ node: procStat(target.pid)?.ticks ?? NaN, pg: postmaster ? postgresTicks(postmaster) : new Map<number, number>() });
+  const read = () => ({ node: procStat(target.pid)?.ticks ?? NaN, pg: postmaster ? postgresTicks(postmaster, DATABASE) : new Map<number, number>() });
   child.stdout!.on('data', (d: Buffer) => {
     buffered += d.toString();
     let newline: number;
@@ -650,7 +600,7 @@ async function main(): Promise<void> {
   cleanups.push(() => withClient(data.url, (c) => c.query('UPDATE api_key SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [apiKey.id])));
 
   const samples = await sample(data.url);
-  const postmaster = await postmasterPid(data.url);
+  const postmaster = await withClient(data.url, postmasterPid);
   if (!postmaster) log('PostgreSQL is not a process of this machine: its CPU is not measured.');
 
   // The API migrates at start; PostGraphile reads the schema once, so it starts after.
