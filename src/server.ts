@@ -49,6 +49,7 @@ import { Metrics, type PoolSample } from './observability/metrics';
 import { observabilityPlugin, requestIds, type Telemetry } from './graphql/plugins/observability';
 import { metricsHandler } from './graphql/metrics-endpoint';
 import { fastLane, fastReader, fastReads, laneErrors } from './graphql/fast-read/fast-read';
+import { fastWriter } from './graphql/fast-write/fast-write';
 import { dashboardAssets, dashboardRouter } from './dashboard/assets';
 import { AnalyzeScheduler } from './db/analyze-scheduler';
 import type { IngestObserver } from './modules/interactions/ingest.service';
@@ -103,6 +104,9 @@ export function createServices(
           metrics?.ingested(outcomes);
           onWritten(outcomes.filter((o) => o.status === 'CREATED').length);
         },
+        combined(calls) {
+          metrics?.combined(calls);
+        },
       }
     : metrics;
   const sweepObserver: SweepObserver | undefined = onWritten
@@ -126,7 +130,7 @@ export function createServices(
     interactions: new InteractionRepository(dataSource, config.defaultCurrency),
     journeys: new JourneyRepository(dataSource, config.defaultCurrency),
     transitions: new TransitionRepository(dataSource),
-    ingest: new IngestService(dataSource, config, derivation, suppression, segments, signal, ingestObserver),
+    ingest: new IngestService(dataSource, { identifierLimits: config.identifierLimits, combine: config.writeCombine }, derivation, suppression, segments, signal, ingestObserver),
     lifecycle,
     analytics: new JourneyAnalyticsService(analyticsDataSource, config.defaultCurrency),
     consents: new ConsentService(dataSource, segments, signal),
@@ -203,8 +207,10 @@ export async function startServer(
   app.disable('x-powered-by');
   const schema = buildSchema();
   const reader = fastReader(schema, services, dataSource, telemetry, { limits: config.limits, introspection: config.introspection });
-  // The compiled reads' front lane takes its requests before Express; the rest go to the app.
-  const lane = config.fastReads ? fastLane(reader, services, telemetry, { maxBodyBytes: config.maxBodyBytes, cors: config.corsOrigins.length > 0 }) : null;
+  const writer = fastWriter(schema, services, telemetry, { limits: config.limits, introspection: config.introspection });
+  // The front lane takes compiled reads and plain single writes before Express; the rest go to the app.
+  const answerers = [...(config.fastReads ? [reader.laneAnswer] : []), ...(config.fastWrites ? [writer.answer] : [])];
+  const lane = answerers.length ? fastLane(answerers, services, telemetry, { maxBodyBytes: config.maxBodyBytes, cors: config.corsOrigins.length > 0 }) : null;
   const httpServer = http.createServer(lane ? (req, res) => lane(req, res, () => app(req, res)) : app);
   live = new LiveServer(httpServer, schema, services, relay, {
     telemetry,

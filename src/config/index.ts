@@ -25,6 +25,8 @@ export interface Config {
   /** How long a verified API key is trusted before it is read again (revocation delay). */
   apiKeyCacheSeconds: number;
   maxBatchSize: number;
+  /** Single writes of one key that queue behind running ones, written together (src/modules/interactions/write-combiner.ts). */
+  writeCombine: { maxItems: number; maxInFlight: number };
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
   /** JSON lines, or pretty lines for a person; unset: pretty when stdout is a terminal. */
   logFormat?: 'json' | 'pretty';
@@ -34,6 +36,8 @@ export interface Config {
   corsOrigins: string[];
   /** Answer the common read shapes with one compiled statement (src/graphql/fast-read/). */
   fastReads: boolean;
+  /** Answer plain recordInteraction documents in the front lane, without Express and Apollo (src/graphql/fast-write/). */
+  fastWrites: boolean;
   lifecycle: LifecycleThresholds;
   /** Seconds between two lifecycle sweeps in the server; 0 turns the periodic sweep off. */
   sweepIntervalSeconds: number;
@@ -265,11 +269,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     identifierLimits: parseLimits(env.IDENTIFIER_LIMITS),
     apiKeyCacheSeconds: int(env, 'API_KEY_CACHE_SECONDS', 5, 0, 3600),
     maxBatchSize: 1000,
+    writeCombine: {
+      maxItems: int(env, 'WRITE_COMBINE_MAX', 16, 1, 1000),
+      maxInFlight: int(env, 'WRITE_COMBINE_IN_FLIGHT', 1, 1, 500),
+    },
     logLevel,
     logFormat: logFormat as Config['logFormat'],
     metricsToken,
     corsOrigins,
     fastReads: bool(env, 'FAST_READS', true),
+    fastWrites: bool(env, 'FAST_WRITES', true),
     lifecycle,
     sweepIntervalSeconds: int(env, 'LIFECYCLE_SWEEP_SECONDS', 60, 0, 86400),
     sweepBatchSize: int(env, 'LIFECYCLE_SWEEP_BATCH', 500, 1, 10000),

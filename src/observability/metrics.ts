@@ -50,6 +50,7 @@ export class Metrics {
   private readonly http: Counter<'status'>;
   private readonly ingestItems: Counter<'status'>;
   private readonly merges: Counter;
+  private readonly combinedWrites: Histogram;
   private readonly transitions: Counter<'from' | 'to'>;
   private readonly events: Counter<'topic'>;
   private readonly relayLag: Gauge;
@@ -83,6 +84,12 @@ export class Metrics {
     });
     this.ingestItems = new Counter({ name: 'cg_ingest_items_total', help: 'Interactions sent to recordInteraction(s) and identify, by outcome (CREATED, DUPLICATE, REJECTED).', labelNames: ['status'], registers });
     this.merges = new Counter({ name: 'cg_merges_total', help: 'Customers merged into another by the writes of this instance.', registers });
+    this.combinedWrites = new Histogram({
+      name: 'cg_single_writes_per_transaction',
+      help: 'recordInteraction calls of one key written in one transaction (1: alone; more: calls that queued behind running writes, combined).',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers,
+    });
     this.transitions = new Counter({
       name: 'cg_lifecycle_transitions_total',
       help: 'Lifecycle stage changes read from the event log by this instance (every instance reads the whole log: take max over instances, not sum).',
@@ -175,6 +182,11 @@ export class Metrics {
     }
     for (const [status, n] of byStatus) this.ingestItems.inc({ status }, n);
     if (merged) this.merges.inc(merged);
+  }
+
+  /** IngestObserver */
+  combined(calls: number): void {
+    this.combinedWrites.observe(calls);
   }
 
   /** Events as the relay hands them over, in log order. */

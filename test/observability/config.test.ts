@@ -41,6 +41,15 @@ describe('operations settings', () => {
     expect([defaults.logLevel, defaults.logFormat, defaults.metricsToken, defaults.corsOrigins]).toEqual(['info', undefined, undefined, []]);
   });
 
+  it('takes WRITE_COMBINE_MAX and WRITE_COMBINE_IN_FLIGHT within their ranges, and refuses others', () => {
+    const unset = { WRITE_COMBINE_MAX: undefined, WRITE_COMBINE_IN_FLIGHT: undefined };
+    expect(loadConfig({ ...process.env, ...unset }).writeCombine).toEqual({ maxItems: 16, maxInFlight: 1 });
+    expect(loadConfig({ ...process.env, WRITE_COMBINE_MAX: '1', WRITE_COMBINE_IN_FLIGHT: '8' }).writeCombine).toEqual({ maxItems: 1, maxInFlight: 8 });
+    expect(refused({ WRITE_COMBINE_MAX: '0' })).toMatch(/^WRITE_COMBINE_MAX /);
+    expect(refused({ WRITE_COMBINE_MAX: '1001' })).toMatch(/^WRITE_COMBINE_MAX /);
+    expect(refused({ WRITE_COMBINE_IN_FLIGHT: 'two' })).toMatch(/^WRITE_COMBINE_IN_FLIGHT /);
+  });
+
   it('stops `npm start` before it opens a port or a database, with the message and a failing exit code', () => {
     const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/index.ts'], {
       cwd: ROOT,

@@ -35,6 +35,7 @@ describe('GET /metrics', () => {
       'cg_graphql_operation_duration_seconds',
       'cg_ingest_items_total',
       'cg_merges_total',
+      'cg_single_writes_per_transaction',
       'cg_lifecycle_transitions_total',
       'cg_sweep_runs_total',
       'cg_sweep_duration_seconds',
@@ -110,6 +111,9 @@ describe('GET /metrics', () => {
     expect(delta('cg_ingest_items_total', { status: 'DUPLICATE' })).toBe(1);
     expect(delta('cg_ingest_items_total', { status: 'REJECTED' })).toBe(1);
     expect(delta('cg_merges_total')).toBe(1);
+    // The one recordInteraction (t.record), written alone.
+    expect(delta('cg_single_writes_per_transaction_count')).toBe(1);
+    expect(delta('cg_single_writes_per_transaction_sum')).toBe(1);
     expect(delta('cg_lifecycle_transitions_total', { from: 'NONE', to: 'NEW_CUSTOMER' })).toBeGreaterThanOrEqual(1);
     expect(delta('cg_lifecycle_transitions_total', { from: 'NEW_CUSTOMER', to: 'AT_RISK' })).toBe(1);
     expect(delta('cg_sweep_runs_total')).toBe(1);

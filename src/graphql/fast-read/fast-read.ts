@@ -135,11 +135,26 @@ export function fastReader(schema: GraphQLSchema, services: Services, dataSource
       keyName: principal.name,
     });
 
-  return { answer, logged };
+  /** The same answer in the front lane's terms. */
+  const laneAnswer = async (principal: Principal, body: RequestBody): Promise<LaneAnswer | null> => {
+    const found = await answer(principal, body);
+    return found && { json: found.json, logged: (started, requestId) => logged(found.plan, principal, started, requestId) };
+  };
+
+  return { answer, logged, laneAnswer };
 }
 
-type RequestBody = { query?: unknown; variables?: unknown; operationName?: unknown };
+export type RequestBody = { query?: unknown; variables?: unknown; operationName?: unknown };
 type Reader = ReturnType<typeof fastReader>;
+
+/** What the front lane sends for a request it answers: the JSON text, and the operation's metric and log line once it is sent. */
+export interface LaneAnswer {
+  json: string;
+  logged(started: number, requestId: string): void;
+}
+
+/** One kind of request the front lane answers (compiled reads, plain writes); null leaves the request to the next one, then to Express. */
+export type LaneAnswerer = (principal: Principal, body: RequestBody) => Promise<LaneAnswer | null>;
 
 /** Express middleware in front of Apollo on /graphql, for the requests the front lane did not take. */
 export function fastReads(reader: Reader) {
@@ -174,7 +189,7 @@ const JSON_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
  * skips it) and the key check's verdict (`authenticate` answers with it instead of checking
  * again): the general path gives the answer and every error, with the same words.
  */
-export function fastLane(reader: Reader, services: Services, telemetry: Telemetry, options: { maxBodyBytes: number; cors: boolean }) {
+export function fastLane(answerers: LaneAnswerer[], services: Services, telemetry: Telemetry, options: { maxBodyBytes: number; cors: boolean }) {
   return (req: IncomingMessage, res: ServerResponse, fallback: () => void): void => {
     const h = req.headers;
     if (req.method !== 'POST' || req.url !== '/graphql' || (options.cors && h.origin !== undefined)) return fallback();
@@ -201,13 +216,14 @@ export function fastLane(reader: Reader, services: Services, telemetry: Telemetr
       }
       (req as LaneRequest).body = body;
       if (typeof body?.query === 'string' && nestingOver(body.query)) return fallback();
-      const found = await reader.answer(principal, body);
+      let found: LaneAnswer | null = null;
+      for (const answerer of answerers) if ((found = await answerer(principal, body))) break;
       if (!found) return fallback();
       const requestId = requestIdOf(h['x-request-id']);
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(found.json), 'x-request-id': requestId });
       res.end(found.json);
       telemetry.metrics.httpResponse(200);
-      reader.logged(found.plan, principal, started, requestId);
+      found.logged(started, requestId);
     })().catch((err) => {
       // A failure (the database, above all) is the general path's to meet again and report.
       if (res.headersSent) return res.destroy(err as Error);

@@ -19,6 +19,7 @@ import type { SegmentService } from '../segments/segment.service';
 import type { DerivationStep, PendingTouch } from './derivation-step';
 import { writeBatch } from './interaction.writer';
 import type { InteractionData } from './validate-interaction';
+import { WriteCombiner, type CombinerOptions, type Settled } from './write-combiner';
 
 export enum RecordStatus {
   CREATED = 'CREATED',
@@ -64,9 +65,23 @@ export interface IngestOutcome {
   consents?: ConsentOutcome[];
 }
 
+/**
+ * The audit rows of a write: one for the whole call (`whole`), or one per item when each item is
+ * a single call of its own, written together with others (`perItem`).
+ */
+type AuditPlan = { whole: AuditScope | null } | { perItem: Array<AuditScope | null> };
+
+/** A single call waiting to be written with others of its key. */
+interface SingleCall {
+  item: IngestItem;
+  audit: AuditScope | null;
+}
+
 /** Told the outcomes of every ingest call, once it has committed (metrics). */
 export interface IngestObserver {
   ingested(outcomes: readonly IngestOutcome[]): void;
+  /** Single calls of one key taken for one write (1: a call written alone). */
+  combined?(calls: number): void;
 }
 
 export const SUPPRESSED_IDENTIFIER = 'SUPPRESSED_IDENTIFIER';
@@ -97,10 +112,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export class IngestService {
   private readonly limits: IdentifierLimits;
+  private readonly combiner: WriteCombiner<SingleCall, IngestOutcome>;
 
   constructor(
     private readonly dataSource: DataSource,
-    config: { identifierLimits: IdentifierLimits },
+    config: { identifierLimits: IdentifierLimits; combine?: CombinerOptions },
     private readonly derivation: DerivationStep,
     private readonly suppression: Suppression,
     private readonly segments: Pick<SegmentService, 'refresh'>,
@@ -108,6 +124,44 @@ export class IngestService {
     private readonly observer?: IngestObserver,
   ) {
     this.limits = config.identifierLimits;
+    this.combiner = new WriteCombiner(config.combine ?? { maxItems: 1, maxInFlight: Number.MAX_SAFE_INTEGER }, (apiKeyId, calls) => this.ingestCalls(apiKeyId, calls));
+  }
+
+  /**
+   * One single call (recordInteraction): stored alone when the key has no write running, or
+   * together with the key's other single calls that arrive meanwhile (WriteCombiner). Either way
+   * it gets its own outcome, its own audit row, and fails alone: written together or not, an
+   * item is stored whole or not at all.
+   */
+  ingestOne(apiKeyId: string, item: IngestItem, audit: AuditScope | null = null): Promise<IngestOutcome> {
+    return this.combiner.submit(apiKeyId, { item, audit });
+  }
+
+  /** Single calls of one key that queued: written in one transaction, or each alone when that fails on an item's data. */
+  private async ingestCalls(apiKeyId: string, calls: SingleCall[]): Promise<Array<Settled<IngestOutcome>>> {
+    this.observer?.combined?.(calls.length);
+    const alone = async (call: SingleCall): Promise<Settled<IngestOutcome>> => {
+      try {
+        return { outcome: (await this.ingest(apiKeyId, [call.item], call.audit))[0] };
+      } catch (error) {
+        return { error };
+      }
+    };
+    if (calls.length === 1) return [await alone(calls[0])];
+    let outcomes: IngestOutcome[];
+    try {
+      outcomes = await this.withRetry(() => this.ingestOnce(apiKeyId, calls.map((c) => c.item), { perItem: calls.map((c) => c.audit) }));
+    } catch (err) {
+      // Nothing of it is stored. A data error may be one call's fault: each call is written
+      // again alone, and fails or succeeds as it would have without company. Anything else (a
+      // lost connection, a shutdown) is every call's error.
+      if (!ITEM_ERROR.test((err as { code?: string })?.code ?? '')) return calls.map(() => ({ error: err }));
+      const settled: Array<Settled<IngestOutcome>> = [];
+      for (const call of calls) settled.push(await alone(call));
+      return settled;
+    }
+    this.observer?.ingested(outcomes);
+    return outcomes.map((outcome) => ({ outcome }));
   }
 
   /** Outcomes in input order; `items[i] === null` marks an item already rejected by validation. */
@@ -119,7 +173,7 @@ export class IngestService {
 
   private async ingestAll(apiKeyId: string, items: Array<IngestItem | null>, audit: AuditScope | null): Promise<IngestOutcome[]> {
     try {
-      return await this.withRetry(() => this.ingestOnce(apiKeyId, items, audit));
+      return await this.withRetry(() => this.ingestOnce(apiKeyId, items, { whole: audit }));
     } catch (err) {
       // Only a data error can be one item's fault; a lost connection or a shutdown fails the
       // request. A single call (recordInteraction, identify) fails as a whole: nothing was written.
@@ -136,7 +190,7 @@ export class IngestService {
           continue;
         }
         try {
-          outcomes.push((await this.withRetry(() => this.ingestOnce(apiKeyId, [item], audit)))[0]);
+          outcomes.push((await this.withRetry(() => this.ingestOnce(apiKeyId, [item], { whole: audit })))[0]);
         } catch (itemErr) {
           console.error('[ingest] item failed:', itemErr);
           // No field: reported as INTERNAL_SERVER_ERROR on the item, not as the caller's input.
@@ -158,7 +212,7 @@ export class IngestService {
     }
   }
 
-  private async ingestOnce(apiKeyId: string, items: Array<IngestItem | null>, audit: AuditScope | null): Promise<IngestOutcome[]> {
+  private async ingestOnce(apiKeyId: string, items: Array<IngestItem | null>, audit: AuditPlan): Promise<IngestOutcome[]> {
     const identifiers = items.flatMap((item) => item?.identifiers ?? []);
     const externalIds = items.flatMap((item) => (item?.interaction?.externalId ? [item.interaction.externalId] : []));
     // Keyed hashes of every usable identifier, to look them up on the suppression list.
@@ -181,7 +235,7 @@ export class IngestService {
     apiKeyId: string,
     items: Array<IngestItem | null>,
     hashes: Array<Array<string | null>>,
-    audit: AuditScope | null,
+    audit: AuditPlan,
   ): Promise<IngestOutcome[]> {
     const now = new Date();
 
@@ -193,12 +247,13 @@ export class IngestService {
     // An erased person is not rebuilt by the next event naming them, unless they signed up again.
     const refused: Array<InputProblem[] | undefined> = [];
     const lifted: string[] = [];
+    const liftedBy: number[] = items.map(() => 0);
     items.forEach((item, index) => {
       if (!item) return;
       const hits = hashes[index].flatMap((h, k) => (h !== null && suppressed.has(h) ? [{ h, k }] : []));
       if (hits.length === 0) return;
       if (item.freshSignUp) {
-        for (const { h } of hits) suppressed.delete(h), lifted.push(h);
+        for (const { h } of hits) suppressed.delete(h), lifted.push(h), liftedBy[index]++;
         return;
       }
       refused[index] = hits.map(({ k }) => ({
@@ -276,7 +331,14 @@ export class IngestService {
       derived,
       consents: consents?.plan ?? null,
       liftedSuppressions: lifted,
-      audit: audit && auditOf(audit, outcomes, plan.merges.length, consents?.plan.decisions.length ?? 0, lifted.length),
+      audit:
+        'whole' in audit
+          ? audit.whole
+            ? [auditOf(audit.whole, outcomes, plan.merges.length, consents?.plan.decisions.length ?? 0, lifted.length)]
+            : []
+          : audit.perItem.flatMap((scope, i) =>
+              scope ? [auditOf(scope, [outcomes[i]], outcomes[i].mergedCustomerIds.length, consents?.byItem.get(i)?.length ?? 0, liftedBy[i])] : [],
+            ),
     });
     // After the write: segment memberships of the customers it touched (those merged away leave).
     await this.segments.refresh(tx, [...plan.touched.keys(), ...plan.merges.map((m) => m.mergedId)]);

@@ -47,7 +47,7 @@ class CustomerInteractionsArgs extends PageArgs {
   type?: InteractionType | null;
 }
 
-export function interactionRules(ctx: InteractionContext): InteractionRules {
+export function interactionRules(ctx: Pick<InteractionContext, 'config'>): InteractionRules {
   return {
     region: ctx.config.defaultPhoneRegion,
     blocklist: new Set(ctx.config.identifierBlocklist),
@@ -58,7 +58,7 @@ export function interactionRules(ctx: InteractionContext): InteractionRules {
 const rules = interactionRules;
 
 /** An item as the ingest takes it: its consents made when and where the interaction happened. */
-function ingestItem(data: InteractionData): IngestItem {
+export function ingestItem(data: InteractionData): IngestItem {
   return {
     identifiers: data.identifiers,
     traits: data.traits,
@@ -74,7 +74,7 @@ export function throwIfRejected(outcome: IngestOutcome, base: string): void {
 }
 
 /** `problems` of validation carry full paths already; those of the ingest are relative to the item. */
-function toResult(outcome: IngestOutcome, index: number, base: string, absoluteProblems = false): RecordInteractionResult {
+export function toResult(outcome: IngestOutcome, index: number, base: string, absoluteProblems = false): RecordInteractionResult {
   return {
     index,
     status: outcome.status,
@@ -135,7 +135,7 @@ export class InteractionResolver {
   ): Promise<RecordInteractionResult> {
     const { data, problems } = validateInteraction(input, rules(ctx), 'input', new Date());
     if (!data) throw new InputError(problems);
-    const [outcome] = await ctx.ingest.ingest(ctx.principal.id, [ingestItem(data)], auditScope(ctx.principal, info));
+    const outcome = await ctx.ingest.ingestOne(ctx.principal.id, ingestItem(data), auditScope(ctx.principal, info));
     throwIfRejected(outcome, 'input');
     return toResult(outcome, 0, 'input');
   }

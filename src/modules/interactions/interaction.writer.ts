@@ -20,13 +20,14 @@ export interface BatchWrite {
   consents: ConsentPlan | null;
   /** Suppression hashes a fresh sign-up takes off the list. */
   liftedSuppressions: string[];
-  audit: AuditEntry | null;
+  /** Its audit rows: one per call it stores (several single calls may be written together). */
+  audit: AuditEntry[];
 }
 
 /**
  * All the rows of a batch in one statement of data-modifying CTEs: new customers, identifiers,
  * interactions, conflicts, the update of the customers it touched, their derived state, consents,
- * the events and the audit row, so that the log and the trail hold exactly what committed.
+ * the events and the audit rows, so that the log and the trail hold exactly what committed.
  * (Merges, which are rare, run before.)
  */
 export async function writeBatch(tx: Tx, { apiKeyId, now, plan, interactions, derived, consents, liftedSuppressions, audit }: BatchWrite): Promise<void> {
@@ -107,7 +108,7 @@ export async function writeBatch(tx: Tx, { apiKeyId, now, plan, interactions, de
   parts.push(...derived.sql($, at));
   if (consents) parts.push(...consentWriteSql(consents, apiKeyId, $, at));
   if (liftedSuppressions.length) parts.push(`suppression_lift AS (DELETE FROM suppressed_identifier WHERE hash = ANY(${$(liftedSuppressions, 'bpchar[]')}))`);
-  if (audit) parts.push(...auditInsertSql([audit], $, at));
+  parts.push(...auditInsertSql(audit, $, at));
   const events: NewEvent[] = interactions.map((s) => ({
     topic: Topic.INTERACTION_RECORDED,
     customerId: s.customerId,
