@@ -179,7 +179,9 @@ export interface LifecycleCheckpoint {
   resumeAt: number;
   /**
    * The stored lifecycle events from `resumeHorizonMs` before `resumeAt` on, with the last two
-   * older purchases and the last older ACCOUNT_CLOSED; sorted by time then id.
+   * older purchases and the last older ACCOUNT_CLOSED; sorted by time then id. Stored purchases
+   * come without their amount: the rules look only at their instants, the figures are the
+   * stored ones.
    */
   events: LifecycleEvent[];
   /** The last stored transition before `resumeAt`. */
