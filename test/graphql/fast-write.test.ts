@@ -1,5 +1,6 @@
 import http from 'node:http';
 
+import { Scope } from '../../src/modules/access/scope.enum';
 import { InteractionResolver } from '../../src/modules/interactions/interaction.resolver';
 import { EraseCustomerDocument } from '../generated/graphql';
 import { interaction, unique } from '../helpers/factories';
@@ -155,6 +156,18 @@ describe('what the lane leaves to the general path, before anything is written',
     resolver.mockClear();
     await raw(JSON.stringify({ query: 'mutation M($input: RecordInteractionInput!) { recordInteraction(input: $input) @include(if: true) { status } }', variables: { input: interaction() } }), t.keys.readWrite);
     expect(resolver).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('the key\'s rate', () => {
+  it('is taken once per write, whether the lane answers it or hands it on', async () => {
+    // A burst of 4, then one more each second: a write charged twice would leave the fourth refused.
+    const { key } = await t.server.services.apiKeys.create('lane write rate', [Scope.WRITE], { rateLimitPerSecond: 1, rateLimitBurst: 4 });
+    const started = Date.now();
+    const statuses: number[] = [];
+    for (const chunked of [false, true, false, true, false]) statuses.push((await raw(JSON.stringify({ query: PLAIN[0][1], variables: { input: interaction() } }), key, chunked)).status);
+    expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);
+    if (Date.now() - started < 1000) expect(statuses[4]).toBe(429);
   });
 });
 
