@@ -152,6 +152,11 @@ describe('what the lane leaves to the general path, before anything is written',
     const res = await raw(JSON.stringify({ query: 'mutation M($input: RecordInteractionInput!) { recordInteraction(input: $input) { status customer { id } } }', variables: { input } }), t.keys.readWrite);
     expect(resolver).toHaveBeenCalledTimes(1);
     expect(res.body.data.recordInteraction).toMatchObject({ status: 'CREATED', customer: { id: expect.any(String) } });
+    // A field asked twice (graphql-js merges it), and directives.
+    resolver.mockClear();
+    const twice = await raw(JSON.stringify({ query: 'mutation M($input: RecordInteractionInput!) { recordInteraction(input: $input) { status warnings { code } status warnings { field } } }', variables: { input: interaction() } }), t.keys.readWrite);
+    expect(resolver).toHaveBeenCalledTimes(1);
+    expect(twice.body.data.recordInteraction).toEqual({ status: 'CREATED', warnings: [] });
     // Directives too.
     resolver.mockClear();
     await raw(JSON.stringify({ query: 'mutation M($input: RecordInteractionInput!) { recordInteraction(input: $input) @include(if: true) { status } }', variables: { input: interaction() } }), t.keys.readWrite);

@@ -83,10 +83,14 @@ export function fastWriter(schema: GraphQLSchema, services: Services, telemetry:
     const allowed = PLAIN[type.name];
     if (!set || !allowed) return null;
     const out: Selected[] = [];
+    const keys = new Set<string>();
     for (const s of set.selections) {
       if (s.kind !== Kind.FIELD || s.directives?.length || !allowed.has(s.name.value)) return null;
       const name = s.name.value;
       const key = s.alias?.value ?? name;
+      // A key asked twice is merged by graphql-js (sub-selections too): left to it.
+      if (keys.has(key)) return null;
+      keys.add(key);
       if (name === '__typename') {
         out.push({ key, name, type, children: null });
         continue;
