@@ -3,7 +3,7 @@
  *
  *   npm run bench:ingest -- --key cg_... [--url http://localhost:4000/graphql] [--database-url postgres://...]
  *                           [--batches 40] [--batch-size 500] [--single-requests 10000] [--concurrency 32]
- *                           [--history 10000,100000] [--append-rounds 300] [--out bench/RESULTS.md]
+ *                           [--history 10000,100000] [--append-rounds 300] [--client http|fetch] [--out bench/RESULTS.md]
  *
  * Scenarios, in order:
  *   (a) recordInteractions batches of new people (fresh ANONYMOUS_ID + EMAIL), 2 concurrent senders;
@@ -21,6 +21,8 @@
  * The server and its data are left as they are (the benchmark's customers stay, tagged with the
  * run id); the baseline's temporary table vanishes with its session. Results are printed and
  * appended to --out as a markdown section. The whole run stops after 10 minutes at the latest.
+ * Requests go out over keep-alive connections of node:http (bench/http-client.ts; `--client
+ * fetch` for Node's fetch, which the figures before 2026-12-03 15:00Z were taken with).
  */
 import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
@@ -33,11 +35,12 @@ import { Client } from 'pg';
 
 import { uuidv7 } from '../src/db/uuid';
 
+import { jsonPoster, type ClientKind, type JsonPoster } from './http-client';
 import { BATCH_MUTATION, interaction as newPerson, newRunId, SINGLE_MUTATION, type InteractionInput } from './people';
 
 const USAGE =
   'usage: npm run bench:ingest -- [--url URL] [--key KEY] [--database-url URL] [--batches N] [--batch-size N] ' +
-  '[--single-requests N] [--concurrency N] [--history N,N] [--append-rounds N] [--out FILE]';
+  '[--single-requests N] [--concurrency N] [--history N,N] [--append-rounds N] [--client http|fetch] [--out FILE]';
 
 /** The machine this was written for has 2 cores: two senders keep the server busy without queueing. */
 const BATCH_SENDERS = 2;
@@ -63,6 +66,7 @@ interface Options {
   concurrency: number;
   history: number[];
   appendRounds: number;
+  client: ClientKind;
   out: string;
 }
 
@@ -72,6 +76,11 @@ function integer(name: string, raw: string, min: number, max: number): number {
     throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+function clientKind(raw: string): ClientKind {
+  if (raw !== 'http' && raw !== 'fetch') throw new UsageError(`--client must be http or fetch, got "${raw}"`);
+  return raw;
 }
 
 function isLoopback(hostname: string): boolean {
@@ -94,6 +103,7 @@ function parseOptions(argv: string[]): Options {
       concurrency: { type: 'string', default: '32' },
       history: { type: 'string', default: '10000,100000' },
       'append-rounds': { type: 'string', default: '300' },
+      client: { type: 'string', default: 'http' },
       out: { type: 'string', default: 'bench/RESULTS.md' },
     },
   });
@@ -133,6 +143,7 @@ function parseOptions(argv: string[]): Options {
     concurrency: integer('concurrency', values.concurrency!, 1, 1000),
     history: values.history!.split(',').map((v) => integer('history', v, 0, 1_000_000)).filter((n) => n > 0),
     appendRounds: integer('append-rounds', values['append-rounds']!, 1, 100_000),
+    client: clientKind(values.client!),
     out: path.resolve(values.out!),
   };
 }
@@ -223,23 +234,22 @@ interface GraphQLResponse<T> {
 class RequestFailed extends Error {}
 
 
+/** One client (one pool of keep-alive connections) per run. */
+let poster: JsonPoster | undefined;
+
 async function postGraphQL<T>(options: Options, body: string, deadline: AbortSignal): Promise<T> {
+  poster ??= jsonPoster(options.url, { authorization: `Bearer ${options.key}` }, { kind: options.client, connections: Math.max(options.concurrency, BATCH_SENDERS) + 2 });
   // fetch leaves its abort listener on the signal it is given until the request is collected:
   // a signal per request, tied to the run's deadline for just as long, keeps that bounded.
   const controller = new AbortController();
   const abort = () => controller.abort(deadline.reason);
   if (deadline.aborted) abort();
   else deadline.addEventListener('abort', abort, { once: true });
-  let response: Response;
+  let response: { status: number; text: string };
   let text: string;
   try {
-    response = await fetch(options.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${options.key}` },
-      body,
-      signal: controller.signal,
-    });
-    text = await response.text();
+    response = await poster.post(body, controller.signal);
+    text = response.text;
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new RequestFailed(`${(err as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
@@ -256,7 +266,7 @@ async function postGraphQL<T>(options: Options, body: string, deadline: AbortSig
     const [first] = json.errors;
     throw new RequestFailed(`${first.extensions?.code ?? `HTTP ${response.status}`}: ${first.message}`);
   }
-  if (!response.ok || !json.data) throw new RequestFailed(`HTTP ${response.status} without data`);
+  if (response.status < 200 || response.status > 299 || !json.data) throw new RequestFailed(`HTTP ${response.status} without data`);
   return json.data;
 }
 
@@ -697,6 +707,7 @@ async function main(): Promise<void> {
     `- Node ${process.version}`,
     `- Command: \`${shownCommandLine(argv)}\``,
     `- Run id: \`${runId}\` (prefix of every identifier and externalId written)`,
+    `- Client: ${options.client === 'http' ? 'node:http, keep-alive connections' : 'fetch'} (--client)`,
     '',
     markdownTable(rows),
     '',
@@ -712,7 +723,9 @@ async function main(): Promise<void> {
   if (tallies.some((t) => nonCreated(t) > 0) || deadline.aborted) process.exitCode = 1;
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+main()
+  .finally(() => poster?.close())
+  .catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });

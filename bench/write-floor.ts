@@ -1,7 +1,7 @@
 /**
  * The floor under writes: what PostgreSQL alone does with the statements the server sends.
  *
- *   npm run bench:write-floor [-- --batches 20] [--singles 6000] [--copies 1] [--rounds 3] [--out bench/RESULTS.md]
+ *   npm run bench:write-floor [-- --batches 20] [--singles 6000] [--copies 1] [--rounds 3] [--client http|fetch] [--out bench/RESULTS.md]
  *
  * 1. The API runs in this process on a fresh database (embedded PostgreSQL, or a new database on
  *    the server of DATABASE_URL, dropped at the end). First `--batches` recordInteractions calls
@@ -48,6 +48,7 @@ import { Client } from 'pg';
 import { loadConfig } from '../src/config';
 
 import { freshServer, machine, type FreshServer } from './fresh-server';
+import { jsonPoster, type ClientKind } from './http-client';
 import { BATCH_MUTATION, interaction, newRunId, SINGLE_MUTATION } from './people';
 import { CLK_TCK, cpuMs, postgresTicks, postmasterPid, ticksBetween } from './proc';
 
@@ -67,6 +68,7 @@ const { values } = parseArgs({
     singles: { type: 'string', default: '6000' },
     copies: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '3' },
+    client: { type: 'string', default: 'http' },
     out: { type: 'string', default: 'bench/RESULTS.md' },
   },
 });
@@ -80,6 +82,8 @@ const singles = count('singles', values.singles!, 0, 100_000);
 const copies = count('copies', values.copies!, 1, 20);
 const rounds = count('rounds', values.rounds!, 1, 20);
 if (batches + singles === 0) throw new Error('--batches and --singles are both 0: nothing to measure');
+if (values.client !== 'http' && values.client !== 'fetch') throw new Error(`--client must be http or fetch, got "${values.client}"`);
+const client = values.client as ClientKind;
 
 interface Statement {
   text: string;
@@ -216,24 +220,25 @@ const tally = (statements: Statement[]) => {
   return [...counts].map(([h, n]) => `${h} ×${n}`).join(', ') || 'none';
 };
 
-/** Sends `requests` bodies to `url` from `clients` concurrent senders; every request must store `perRequest` interactions. */
+/** Sends `requests` bodies to `url` from `clients` concurrent senders (bench:ingest's client); every request must store `perRequest` interactions. */
 async function load(url: string, key: string, spec: { name: string; requests: number; clients: number; perRequest: number; body(i: number): string }): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: spec.clients }, async () => {
-      for (let i = next++; i < spec.requests; i = next++) {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-          body: spec.body(i),
-        });
-        const json = (await response.json()) as { data?: Record<string, { status: string } | Array<{ status: string }>>; errors?: unknown[] };
-        const result = json.data ? Object.values(json.data)[0] : undefined;
-        const created = (Array.isArray(result) ? result : result ? [result] : []).filter((r) => r.status === 'CREATED').length;
-        if (created !== spec.perRequest) throw new Error(`${spec.name}: a request stored ${created} of ${spec.perRequest}: ${JSON.stringify(json.errors ?? json.data).slice(0, 300)}`);
-      }
-    }),
-  );
+  const poster = jsonPoster(url, { authorization: `Bearer ${key}` }, { kind: client, connections: spec.clients });
+  try {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: spec.clients }, async () => {
+        for (let i = next++; i < spec.requests; i = next++) {
+          const response = await poster.post(spec.body(i));
+          const json = JSON.parse(response.text) as { data?: Record<string, { status: string } | Array<{ status: string }>>; errors?: unknown[] };
+          const result = json.data ? Object.values(json.data)[0] : undefined;
+          const created = (Array.isArray(result) ? result : result ? [result] : []).filter((r) => r.status === 'CREATED').length;
+          if (created !== spec.perRequest) throw new Error(`${spec.name}: a request stored ${created} of ${spec.perRequest}: ${JSON.stringify(json.errors ?? json.data).slice(0, 300)}`);
+        }
+      }),
+    );
+  } finally {
+    poster.close();
+  }
 }
 
 // A Node HTTP server that does nothing but read the request, parse its JSON and answer what the API would.
@@ -384,7 +389,7 @@ function report(phase: Phase, replays: Replay[], http: HttpFloor[]): string {
       ? [
           `The least any Node server sending these statements spends, next to PostgreSQL: the replay's client (sending the statements, reading their results) and, in each round, the same ${SINGLE_CLIENTS} clients and bodies against a Node HTTP server that only reads the request, parses its JSON and answers a fixed result (${Math.round(Math.min(...http.map((h) => h.perSecond))).toLocaleString('en')}–${Math.round(Math.max(...http.map((h) => h.perSecond))).toLocaleString('en')} requests/s). CPU ms per write:`,
           '',
-          `| round | every PostgreSQL process | sending the statements (replay client) | the bare HTTP server | the load generator (${SINGLE_CLIENTS} fetch clients) | sum | ${CORES} cores at ${phase.target.toLocaleString('en')}/s |`,
+          `| round | every PostgreSQL process | sending the statements (replay client) | the bare HTTP server | the load generator (${SINGLE_CLIENTS} ${client === 'http' ? 'node:http' : 'fetch'} clients) | sum | ${CORES} cores at ${phase.target.toLocaleString('en')}/s |`,
           '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
           ...replays.map((r, i) => {
             const h = http[i];
@@ -458,7 +463,7 @@ async function main(): Promise<void> {
       `## The floor under writes (\`npm run bench:write-floor\`), ${new Date().toISOString()}`,
       '',
       `- Machine: ${machine()}; ${fresh.database} ${version}, a new database (${settings}).`,
-      `- Command: \`npm run bench:write-floor -- --batches ${batches} --singles ${singles} --copies ${copies} --rounds ${rounds}\``,
+      `- Command: \`npm run bench:write-floor -- --batches ${batches} --singles ${singles} --copies ${copies} --rounds ${rounds} --client ${client}\``,
       `- Single writes of one key combined: WRITE_COMBINE_MAX=${combine.maxItems}, WRITE_COMBINE_IN_FLIGHT=${combine.maxInFlight}.`,
       '',
       ...phases.map((phase, i) => report(phase, replays[i], phase.unit === 'write' ? http : [])),
