@@ -1,6 +1,6 @@
 /**
- * The write benchmarks' HTTP client: JSON POSTs over keep-alive connections of node:http, as
- * bench:read's load generator (bench/read-load.ts) sends its reads.
+ * The benchmarks' HTTP client: JSON POSTs over keep-alive connections of node:http, for bench:read's
+ * load generator (bench/read-load.ts), bench:ingest and bench:write-floor.
  *
  * It matters on a 2-core machine that also runs the server: 32 concurrent clients of Node's
  * `fetch` (undici) spend about 0.3 ms of CPU per request, node:http about 0.04 ms (both against a
@@ -15,11 +15,12 @@ export type ClientKind = 'http' | 'fetch';
 
 export interface JsonPoster {
   /** The response's status and text; rejects when the request cannot be sent or `signal` aborts it. */
-  post(body: string, signal?: AbortSignal): Promise<{ status: number; text: string }>;
+  post(body: string | Buffer, signal?: AbortSignal): Promise<{ status: number; text: string }>;
   close(): void;
 }
 
-export function jsonPoster(url: string, headers: Record<string, string>, options: { kind: ClientKind; connections: number }): JsonPoster {
+/** `timeoutMs` (node:http): a request without an answer by then fails — a stalled server shows as failures, not as a run that never ends. */
+export function jsonPoster(url: string, headers: Record<string, string>, options: { kind: ClientKind; connections: number; timeoutMs?: number }): JsonPoster {
   if (options.kind === 'fetch') {
     return {
       async post(body, signal) {
@@ -51,6 +52,7 @@ export function jsonPoster(url: string, headers: Record<string, string>, options
         );
         const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
         signal?.addEventListener('abort', onAbort, { once: true });
+        if (options.timeoutMs !== undefined) req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
         req.on('error', (err) => {
           signal?.removeEventListener('abort', onAbort);
           reject(err);

@@ -13,8 +13,9 @@
  * (latencies in ms). Requests sent during the warm-up are neither timed nor counted, but their
  * failures are reported too.
  */
-import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+
+import { jsonPoster } from './http-client';
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -64,27 +65,12 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 export async function runLoad(config: LoadConfig, onMeasure: () => void = () => undefined): Promise<LoadResult> {
-  const url = new URL(config.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: config.clients, maxFreeSockets: config.clients });
+  const poster = jsonPoster(config.url, config.headers ?? {}, { kind: 'http', connections: config.clients, timeoutMs: REQUEST_TIMEOUT_MS });
   const payloads = config.bodies.map((b) => Buffer.from(b));
-  const headers = (length: number) => ({ ...config.headers, 'content-type': 'application/json', 'content-length': String(length) });
-
-  const send = (payload: Buffer) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(
-        { hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', agent, headers: headers(payload.length) },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
-      // A stalled server shows as failures, not as a benchmark that never ends.
-      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
+  const send = async (payload: Buffer) => {
+    const { status, text } = await poster.post(payload);
+    return { status, body: text };
+  };
 
   const warmupMs = (config.warmupSeconds ?? 0) * 1000;
   const started = performance.now();
@@ -142,7 +128,7 @@ export async function runLoad(config: LoadConfig, onMeasure: () => void = () => 
   await Promise.all(Array.from({ length: config.clients }, client));
   clearTimeout(phaseTimer);
   if (!measuring) onMeasure();
-  agent.destroy();
+  poster.close();
 
   const sorted = latencies.slice(0, requests).sort();
   const seconds = (lastAnswer - measureFrom) / 1000;

@@ -16,6 +16,7 @@ import { buildSchema } from './graphql/build-schema';
 import { contextFor, type Context, type Services } from './graphql/context';
 import { formatError } from './graphql/errors';
 import { authenticate, jsonErrors, notFound, refuseDeepNesting, type AuthenticatedRequest } from './graphql/http-guard';
+import { DocumentCache } from './graphql/live/documents';
 import { LiveServer } from './graphql/live-server';
 import { operationLimitsPlugin, validationRules } from './graphql/plugins/operation-limits';
 import { ApiKeyService } from './modules/access/api-key.service';
@@ -206,8 +207,10 @@ export async function startServer(
   const app = express();
   app.disable('x-powered-by');
   const schema = buildSchema();
-  const reader = fastReader(schema, services, dataSource, telemetry, { limits: config.limits, introspection: config.introspection });
-  const writer = fastWriter(schema, services, telemetry, { limits: config.limits, introspection: config.introspection });
+  // One cache of validated documents for the compiled reads and the plain writes.
+  const laneDocuments = new DocumentCache(schema, config.limits, config.introspection);
+  const reader = fastReader(schema, services, dataSource, telemetry, laneDocuments, { limits: config.limits });
+  const writer = fastWriter(schema, services, telemetry, laneDocuments, { limits: config.limits });
   // The front lane takes compiled reads and plain single writes before Express; the rest go to the app.
   const answerers = [...(config.fastReads ? [reader.laneAnswer] : []), ...(config.fastWrites ? [writer.answer] : [])];
   const lane = answerers.length ? fastLane(answerers, services, telemetry, { maxBodyBytes: config.maxBodyBytes, cors: config.corsOrigins.length > 0 }) : null;

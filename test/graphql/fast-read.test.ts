@@ -1,9 +1,8 @@
-import http from 'node:http';
-
 import { parse } from 'graphql';
 
 import { interaction, unique } from '../helpers/factories';
 import { Scope } from '../../src/modules/access/scope.enum';
+import { rawPost } from '../helpers/http';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 /*
@@ -141,23 +140,7 @@ describe('compiled reads', () => {
   describe('the front lane (before Express)', () => {
     const W1 = () => fast(DOCUMENTS[0][1]);
 
-    /** A raw request: `chunked` sends the body without a length, which the lane leaves to Express. */
-    function raw(body: string, headers: Record<string, string>, chunked = false): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: any }> {
-      const url = new URL(t.url);
-      return new Promise((resolve, reject) => {
-        const req = http.request(
-          { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...headers, ...(chunked ? {} : { 'content-length': Buffer.byteLength(body) }) } },
-          (res) => {
-            let text = '';
-            res.on('data', (d) => (text += d));
-            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) }));
-          },
-        );
-        req.on('error', reject);
-        if (chunked) req.write(body.slice(0, 5));
-        req.end(chunked ? body.slice(5) : body);
-      });
-    }
+    const raw = (body: string, headers: Record<string, string>, chunked = false) => rawPost(t.url, body, headers, chunked);
 
     it('answers as the general path does: status, body, content type, and the caller\'s request id sent back', async () => {
       const body = JSON.stringify({ query: W1(), variables: { id: ids.ann } });

@@ -1,9 +1,8 @@
-import http from 'node:http';
-
 import { Scope } from '../../src/modules/access/scope.enum';
 import { InteractionResolver } from '../../src/modules/interactions/interaction.resolver';
 import { EraseCustomerDocument } from '../generated/graphql';
 import { interaction, unique } from '../helpers/factories';
+import { rawPost, type RawAnswer } from '../helpers/http';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 /*
@@ -30,23 +29,9 @@ afterAll(async () => {
   await t.close();
 });
 
-type Answer = { status: number; headers: http.IncomingHttpHeaders; body: any };
-
-/** A raw request; `chunked` sends the body without a length, which the lane leaves to Express. */
-function raw(body: string, key: string, chunked = false): Promise<Answer> {
-  const url = new URL(t.url);
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...(chunked ? {} : { 'content-length': String(Buffer.byteLength(body)) }) };
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) }));
-    });
-    req.on('error', reject);
-    if (chunked) req.write(body.slice(0, 5));
-    req.end(chunked ? body.slice(5) : body);
-  });
-}
+/** A request with `key`; `chunked` sends it to the general path (see rawPost). */
+const raw = (body: string, key: string, chunked = false): Promise<RawAnswer> =>
+  rawPost(t.url, body, { 'content-type': 'application/json', authorization: `Bearer ${key}` }, chunked);
 
 /** The same request through the lane and through the general path, and which of them ran the resolver. */
 async function both(query: string, variables: Record<string, unknown>, key = t.keys.readWrite, operationName?: string) {
@@ -77,7 +62,7 @@ describe('plain recordInteraction documents', () => {
     expect(resolver).not.toHaveBeenCalled();
     const generalCreated = await raw(JSON.stringify({ query, variables: vars(second), operationName }), t.keys.readWrite, true);
     expect(resolver).toHaveBeenCalled();
-    const ids = (a: Answer) => JSON.parse(JSON.stringify(a.body).replace(/"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"/g, '"<id>"'));
+    const ids = (a: RawAnswer) => JSON.parse(JSON.stringify(a.body).replace(/"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"/g, '"<id>"'));
     expect(laneCreated.status).toBe(200);
     expect(laneCreated.body.errors).toBeUndefined();
     expect(ids(laneCreated)).toEqual(ids(generalCreated));

@@ -10,7 +10,8 @@ import { Scope } from '../../modules/access/scope.enum';
 import { maskIdentifier } from '../../modules/pii/mask';
 import { bearerToken, type Services } from '../context';
 import { admit, type AuthenticatedRequest } from '../http-guard';
-import { DocumentCache } from '../live/documents';
+import type { DocumentCache } from '../live/documents';
+import { recentlyUsed } from '../recent';
 import { piiReadEntry } from '../pii-audit';
 import { checkCost, nestingOver } from '../plugins/operation-limits';
 import { recordOperation, requestIdOf, type Telemetry } from '../plugins/observability';
@@ -41,8 +42,7 @@ interface Pool {
  * document), the cost (cached per document and page sizes), the read scope, masking without
  * pii, the audit of an unmasked read before its answer, the metric and the log line.
  */
-export function fastReader(schema: GraphQLSchema, services: Services, dataSource: DataSource, telemetry: Telemetry, options: { limits: OperationLimits; introspection: boolean }) {
-  const documents = new DocumentCache(schema, options.limits, options.introspection);
+export function fastReader(schema: GraphQLSchema, services: Services, dataSource: DataSource, telemetry: Telemetry, documents: DocumentCache, options: { limits: OperationLimits }) {
   // The parsed document is kept beside its plan: one look-up per request.
   const compiled = new Map<string, Compiled | null>();
   const pool = (dataSource.driver as unknown as { master: Pool }).master;
@@ -51,37 +51,24 @@ export function fastReader(schema: GraphQLSchema, services: Services, dataSource
   /** Compiled reads waiting for PostgreSQL. */
   let inFlight = 0;
 
-  const compiledFor = (query: string, operationName: string | null): Compiled | null => {
-    const key = `${operationName ?? ''}\u0000${query}`;
-    const hit = compiled.get(key);
-    if (hit !== undefined) {
-      compiled.delete(key);
-      compiled.set(key, hit);
-      return hit;
-    }
-    const { document } = documents.parse(query);
-    const plan = document ? compileRead(schema, document, operationName, { defaultCurrency: services.config.defaultCurrency, region }) : null;
-    const entry = plan && document ? { plan, document, operation: getOperationAST(document, operationName ?? undefined)!, costs: new Map() } : null;
-    compiled.set(key, entry);
-    if (compiled.size > MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
-    return entry;
-  };
+  const compiledFor = (query: string, operationName: string | null): Compiled | null =>
+    recentlyUsed(compiled, `${operationName ?? ''}\u0000${query}`, MAX_COMPILED, () => {
+      const { document } = documents.parse(query);
+      const plan = document ? compileRead(schema, document, operationName, { defaultCurrency: services.config.defaultCurrency, region }) : null;
+      return plan && document ? { plan, document, operation: getOperationAST(document, operationName ?? undefined)!, costs: new Map() } : null;
+    });
 
   /**
    * The answer's JSON text when `body` is a compiled read this principal may run and the
    * statement finds its customer; null for everything the general path has to answer.
    */
   const answer = async (principal: Principal, body: RequestBody | undefined): Promise<{ json: string; plan: CompiledRead } | null> => {
-    if (!body || typeof body !== 'object' || typeof body.query !== 'string') return null;
-    if (body.operationName != null && typeof body.operationName !== 'string') return null;
-    const variables = body.variables ?? {};
-    if (typeof variables !== 'object' || Array.isArray(variables)) return null;
-    if (!hasScope(principal, Scope.READ)) return null;
-    const operationName = (body.operationName as string | undefined) ?? null;
-    const found = compiledFor(body.query, operationName);
+    const request = laneOperation(body);
+    if (!request || !hasScope(principal, Scope.READ)) return null;
+    const { operationName, variables: vars } = request;
+    const found = compiledFor(request.query, operationName);
     if (!found) return null;
     const { plan, document, operation } = found;
-    const vars = variables as Record<string, unknown>;
     // The variables as the general path would coerce them; any problem is its to report.
     if (getVariableValues(schema, operation.variableDefinitions ?? [], vars).errors) return null;
     const values: unknown[] = [];
@@ -145,6 +132,15 @@ export function fastReader(schema: GraphQLSchema, services: Services, dataSource
 }
 
 export type RequestBody = { query?: unknown; variables?: unknown; operationName?: unknown };
+
+/** A request body's operation when it has the shape the lane answers (a query text, a name or none, an object of variables); null otherwise. */
+export function laneOperation(body: RequestBody | undefined): { query: string; operationName: string | null; variables: Record<string, unknown> } | null {
+  if (!body || typeof body !== 'object' || typeof body.query !== 'string') return null;
+  if (body.operationName != null && typeof body.operationName !== 'string') return null;
+  const variables = body.variables ?? {};
+  if (typeof variables !== 'object' || Array.isArray(variables)) return null;
+  return { query: body.query, operationName: (body.operationName as string | undefined) ?? null, variables: variables as Record<string, unknown> };
+}
 type Reader = ReturnType<typeof fastReader>;
 
 /** What the front lane sends for a request it answers: the JSON text, and the operation's metric and log line once it is sent. */

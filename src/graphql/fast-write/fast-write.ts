@@ -8,6 +8,7 @@ import {
   Kind,
   locatedError,
   type FieldNode,
+  type GraphQLLeafType,
   type GraphQLObjectType,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -17,13 +18,14 @@ import {
 import type { OperationLimits } from '../../config';
 import { hasScope, type Principal } from '../../modules/access/api-key.service';
 import { Scope } from '../../modules/access/scope.enum';
-import type { AuditScope } from '../../modules/audit/audit';
+import { auditScope } from '../../modules/audit/audit';
 import { ingestItem, interactionRules, throwIfRejected, toResult } from '../../modules/interactions/interaction.resolver';
 import { validateInteraction } from '../../modules/interactions/validate-interaction';
 import type { Services } from '../context';
 import { formatError } from '../errors';
-import type { LaneAnswer, RequestBody } from '../fast-read/fast-read';
-import { DocumentCache } from '../live/documents';
+import { laneOperation, type LaneAnswer, type RequestBody } from '../fast-read/fast-read';
+import type { DocumentCache } from '../live/documents';
+import { recentlyUsed } from '../recent';
 import { checkCost } from '../plugins/operation-limits';
 import { recordOperation, type Telemetry } from '../plugins/observability';
 
@@ -45,7 +47,10 @@ const PLAIN: Record<string, ReadonlySet<string>> = {
 interface Selected {
   key: string;
   name: string;
+  /** The type holding the field (what `__typename` answers). */
   type: GraphQLObjectType;
+  /** A leaf's type, which serializes its values; null for an object. */
+  leaf: GraphQLLeafType | null;
   /** Null for a leaf. */
   children: Selected[] | null;
 }
@@ -74,8 +79,7 @@ interface Plan {
  * the lane answers itself: a refused identifier (SUPPRESSED_IDENTIFIER) or a failed write is
  * formatted by `formatError`, as Apollo does.
  */
-export function fastWriter(schema: GraphQLSchema, services: Services, telemetry: Telemetry, options: { limits: OperationLimits; introspection: boolean }) {
-  const documents = new DocumentCache(schema, options.limits, options.introspection);
+export function fastWriter(schema: GraphQLSchema, services: Services, telemetry: Telemetry, documents: DocumentCache, options: { limits: OperationLimits }) {
   const plans = new Map<string, Plan | null>();
   const rules = interactionRules({ config: services.config });
 
@@ -92,17 +96,17 @@ export function fastWriter(schema: GraphQLSchema, services: Services, telemetry:
       if (keys.has(key)) return null;
       keys.add(key);
       if (name === '__typename') {
-        out.push({ key, name, type, children: null });
+        out.push({ key, name, type, leaf: null, children: null });
         continue;
       }
       const fieldType = getNamedType(type.getFields()[name].type);
       if (isLeafType(fieldType)) {
         if (s.selectionSet) return null;
-        out.push({ key, name, type, children: null });
+        out.push({ key, name, type, leaf: fieldType, children: null });
       } else if (isObjectType(fieldType)) {
         const children = select(s.selectionSet, fieldType);
         if (!children) return null;
-        out.push({ key, name, type, children });
+        out.push({ key, name, type, leaf: null, children });
       } else return null;
     }
     return out;
@@ -128,19 +132,8 @@ export function fastWriter(schema: GraphQLSchema, services: Services, telemetry:
     return { operation, operationName: operation.name?.value ?? null, field, responseKey: field.alias?.value ?? field.name.value, variable: arg.value.name.value, selection };
   };
 
-  const planFor = (query: string, operationName: string | null): Plan | null => {
-    const key = `${operationName ?? ''}\u0000${query}`;
-    const hit = plans.get(key);
-    if (hit !== undefined) {
-      plans.delete(key);
-      plans.set(key, hit);
-      return hit;
-    }
-    const plan = compile(query, operationName);
-    plans.set(key, plan);
-    if (plans.size > MAX_DOCUMENTS) plans.delete(plans.keys().next().value!);
-    return plan;
-  };
+  const planFor = (query: string, operationName: string | null): Plan | null =>
+    recentlyUsed(plans, `${operationName ?? ''}\u0000${query}`, MAX_DOCUMENTS, () => compile(query, operationName));
 
   const write = (value: unknown, selected: Selected[]): string => {
     const o = value as Record<string, unknown>;
@@ -149,9 +142,7 @@ export function fastWriter(schema: GraphQLSchema, services: Services, telemetry:
       if (s.name === '__typename') json = JSON.stringify(s.type.name);
       else {
         const v = o[s.name];
-        const fieldType = s.type.getFields()[s.name].type;
-        const leaf = getNamedType(fieldType);
-        const one = (x: unknown): string => (x === null || x === undefined ? 'null' : s.children ? write(x, s.children) : JSON.stringify(isLeafType(leaf) ? leaf.serialize(x) : x));
+        const one = (x: unknown): string => (x === null || x === undefined ? 'null' : s.children ? write(x, s.children) : JSON.stringify(s.leaf!.serialize(x)));
         json = Array.isArray(v) ? `[${v.map(one).join(',')}]` : one(v);
       }
       return `${JSON.stringify(s.key)}:${json}`;
@@ -161,19 +152,16 @@ export function fastWriter(schema: GraphQLSchema, services: Services, telemetry:
 
   /** The answer when the lane takes the request; null for everything the general path has to answer. */
   const answer = async (principal: Principal, body: RequestBody): Promise<LaneAnswer | null> => {
-    if (typeof body?.query !== 'string' || !body.query.includes('recordInteraction')) return null;
-    if (body.operationName != null && typeof body.operationName !== 'string') return null;
-    const variables = body.variables ?? {};
-    if (typeof variables !== 'object' || Array.isArray(variables)) return null;
-    if (!hasScope(principal, Scope.WRITE)) return null;
-    const plan = planFor(body.query, (body.operationName as string | undefined) ?? null);
+    const request = laneOperation(body);
+    if (!request?.query.includes('recordInteraction') || !hasScope(principal, Scope.WRITE)) return null;
+    const plan = planFor(request.query, request.operationName);
     if (!plan) return null;
-    const coerced = getVariableValues(schema, plan.operation.variableDefinitions ?? [], variables as Record<string, unknown>);
+    const coerced = getVariableValues(schema, plan.operation.variableDefinitions ?? [], request.variables);
     if (coerced.errors) return null;
     const { data } = validateInteraction(coerced.coerced[plan.variable] as never, rules, 'input', new Date());
     if (!data) return null;
 
-    const audit: AuditScope = { keyId: principal.id, actor: principal.name, operation: 'Mutation.recordInteraction', operationName: plan.operationName };
+    const audit = auditScope(principal, { parentType: { name: 'Mutation' }, fieldName: 'recordInteraction', operation: plan.operation });
     let json: string;
     let outcome = 'ok';
     try {

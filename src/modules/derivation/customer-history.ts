@@ -4,6 +4,7 @@ import type { DerivedJourney } from '../journeys/derive';
 import type { JourneyCheckpoint } from '../journeys/journey.service';
 import type { LifecycleCheckpoint, StoredTransition } from '../lifecycle/lifecycle-outcome';
 import { LIFECYCLE_TYPES, type LifecycleEvent } from '../lifecycle/rules';
+import { byTimeThenId } from '../shared/time';
 
 /** One stored interaction as the derivations (lifecycle, journeys) need it: a touch with its journey. */
 export interface HistoryTouch extends PendingTouch {
@@ -228,7 +229,7 @@ function checkpointEvents(others: any[] | null, purchases: [number[] | null, str
   const events: LifecycleEvent[] = (others ?? []).map(([interactionId, type, at, amount, npsScore]: any[]) => ({ interactionId, type, at: Number(at), amount, npsScore }));
   const [at, ids] = purchases ?? [null, null];
   (at ?? []).forEach((t, i) => events.push({ interactionId: ids![i], type: 'PURCHASE', at: Number(t), amount: null, npsScore: null }));
-  return events.sort((a, b) => a.at - b.at || (a.interactionId < b.interactionId ? -1 : a.interactionId > b.interactionId ? 1 : 0));
+  return events.sort(byTimeThenId);
 }
 
 function journeyRow(row: any[] | null): DerivedJourney | null {

@@ -116,7 +116,7 @@ export class IngestService {
 
   constructor(
     private readonly dataSource: DataSource,
-    config: { identifierLimits: IdentifierLimits; combine?: CombinerOptions },
+    config: { identifierLimits: IdentifierLimits; combine: CombinerOptions },
     private readonly derivation: DerivationStep,
     private readonly suppression: Suppression,
     private readonly segments: Pick<SegmentService, 'refresh'>,
@@ -124,7 +124,7 @@ export class IngestService {
     private readonly observer?: IngestObserver,
   ) {
     this.limits = config.identifierLimits;
-    this.combiner = new WriteCombiner(config.combine ?? { maxItems: 1, maxInFlight: Number.MAX_SAFE_INTEGER }, (apiKeyId, calls) => this.ingestCalls(apiKeyId, calls));
+    this.combiner = new WriteCombiner(config.combine, (apiKeyId, calls) => this.ingestCalls(apiKeyId, calls));
   }
 
   /**
@@ -331,14 +331,12 @@ export class IngestService {
       derived,
       consents: consents?.plan ?? null,
       liftedSuppressions: lifted,
-      audit:
-        'whole' in audit
-          ? audit.whole
-            ? [auditOf(audit.whole, outcomes, plan.merges.length, consents?.plan.decisions.length ?? 0, lifted.length)]
-            : []
-          : audit.perItem.flatMap((scope, i) =>
-              scope ? [auditOf(scope, [outcomes[i]], outcomes[i].mergedCustomerIds.length, consents?.byItem.get(i)?.length ?? 0, liftedBy[i])] : [],
-            ),
+      audit: auditRows(audit, outcomes, {
+        merges: plan.merges.length,
+        consents: consents?.plan.decisions.length ?? 0,
+        consentsOf: (i) => consents?.byItem.get(i)?.length ?? 0,
+        lifted: liftedBy,
+      }),
     });
     // After the write: segment memberships of the customers it touched (those merged away leave).
     await this.segments.refresh(tx, [...plan.touched.keys(), ...plan.merges.map((m) => m.mergedId)]);
@@ -372,6 +370,16 @@ export class IngestService {
     }
     return { plan, byItem };
   }
+}
+
+/** The audit rows of one write: its call's, or each single call's when several were written together. */
+function auditRows(
+  audit: AuditPlan,
+  outcomes: IngestOutcome[],
+  done: { merges: number; consents: number; consentsOf(item: number): number; lifted: number[] },
+): AuditEntry[] {
+  if ('whole' in audit) return audit.whole ? [auditOf(audit.whole, outcomes, done.merges, done.consents, done.lifted.reduce((a, b) => a + b, 0))] : [];
+  return audit.perItem.flatMap((scope, i) => (scope ? [auditOf(scope, [outcomes[i]], outcomes[i].mergedCustomerIds.length, done.consentsOf(i), done.lifted[i])] : []));
 }
 
 /** The audit row of one ingest call: the customers it wrote to (merged ones included) and what it did. */

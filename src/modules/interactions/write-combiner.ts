@@ -49,7 +49,7 @@ export class WriteCombiner<T, R> {
     return settled;
   }
 
-  /** Calls waiting for a write, over every key (a gauge for the metrics). */
+  /** Calls waiting for a write, over every key. */
   get queued(): number {
     let n = 0;
     for (const lane of this.lanes.values()) n += lane.waiting.length;

@@ -1,4 +1,4 @@
-import { DAY_MS } from '../shared/time';
+import { byTimeThenId, DAY_MS } from '../shared/time';
 import { JourneyStatus } from './journey-step.enum';
 import { deriveJourneys, type DerivedJourney, type JourneyTouch } from './derive';
 
@@ -47,7 +47,7 @@ export class JourneyService {
   /** Journeys as of `until`, with `pending` interactions (not stored yet) added. */
   compute(customerId: string, input: JourneyInput, pending: readonly JourneyTouch[], until: number): JourneyOutcome {
     const touches: Array<JourneyTouch & { journeyId?: string | null }> = [...input.touches, ...pending];
-    touches.sort((a, b) => a.at - b.at || (a.interactionId < b.interactionId ? -1 : 1));
+    touches.sort(byTimeThenId);
     const { journeys, journeyOf, nextAbandonAt } = deriveJourneys(touches, this.abandonAfterMs, until);
     const computedIds = new Set(journeys.map((j) => j.id));
     const pendingIds = new Set(pending.map((p) => p.interactionId));
@@ -72,7 +72,7 @@ export class JourneyService {
    * the latest converted one. No other journey can change.
    */
   resume(customerId: string, checkpoint: JourneyCheckpoint, pending: readonly JourneyTouch[], until: number): JourneyOutcome {
-    const touches = [...pending].sort((a, b) => a.at - b.at || (a.interactionId < b.interactionId ? -1 : 1));
+    const touches = [...pending].sort(byTimeThenId);
     const { latest, lastConverted } = checkpoint;
     const open = latest && latest.status !== JourneyStatus.CONVERTED && checkpoint.lastInteractionAt - latest.lastTouchAt <= this.abandonAfterMs ? latest : null;
     const { journeys, journeyOf, nextAbandonAt } = deriveJourneys(touches, this.abandonAfterMs, until, { open, lastConverted });

@@ -1,6 +1,7 @@
 import { uuidv7 } from '../../db/uuid';
 import { Topic, type NewEvent } from '../events/event';
 import { fromUnits, toUnits } from '../shared/money';
+import { byTimeThenId } from '../shared/time';
 import { LifecycleStage } from './lifecycle-stage.enum';
 import { computeTimeline, LIFECYCLE_TYPES, type ComputedTransition, type LifecycleEvent, type LifecycleThresholds, type Timeline } from './rules';
 
@@ -90,7 +91,7 @@ export function withPending(input: LifecycleInput, pending: readonly LifecycleTo
     if (!first || p.at < first.at || (p.at === first.at && p.interactionId < first.interactionId)) first = { at: p.at, interactionId: p.interactionId };
     if (last === null || p.at > last) last = p.at;
   }
-  events.sort((a, b) => a.at - b.at || (a.interactionId < b.interactionId ? -1 : 1));
+  events.sort(byTimeThenId);
   return { ...input, events, first, lastInteractionAt: last };
 }
 
@@ -200,7 +201,7 @@ export interface LifecycleCheckpoint {
  */
 export function resumeLifecycle(checkpoint: LifecycleCheckpoint, pending: readonly LifecycleTouch[], thresholds: LifecycleThresholds, until?: number): LifecycleOutcome {
   const fresh = pending.filter((p) => LIFECYCLE_TYPES.has(p.type)).map(asEvent);
-  fresh.sort((a, b) => a.at - b.at || (a.interactionId < b.interactionId ? -1 : 1));
+  fresh.sort(byTimeThenId);
   let last = checkpoint.lastInteractionAt;
   for (const p of pending) if (p.at > last) last = p.at;
   const evaluatedAt = until ?? Math.max(checkpoint.evaluatedAt, last);
