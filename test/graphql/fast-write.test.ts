@@ -161,6 +161,27 @@ describe('the key\'s rate', () => {
   });
 });
 
+describe('a document over the cost budget', () => {
+  let tight: TestServer;
+  beforeAll(async () => {
+    // recordInteraction { status } costs 1 (an object field): a budget of 0 refuses it.
+    tight = await startTestServer({ limits: { ...t.server.services.config.limits, maxCost: 0 } });
+  });
+  afterAll(() => tight.close());
+
+  it('is left to the general path, which refuses it as it refuses any, writing nothing', async () => {
+    const input = interaction();
+    const body = JSON.stringify({ query: PLAIN[0][1], variables: { input } });
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${tight.keys.readWrite}` };
+    const lane = await rawPost(tight.url, body, headers);
+    const general = await rawPost(tight.url, body, headers, true);
+    expect(lane.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(lane.body).toEqual(general.body);
+    expect(lane.status).toBe(general.status);
+    expect(await tight.sql(`SELECT id FROM interaction WHERE external_id = $1`, [input.externalId])).toEqual([]);
+  });
+});
+
 describe('FAST_WRITES=false', () => {
   let off: TestServer;
   beforeAll(async () => {

@@ -7,6 +7,7 @@ import {
   isObjectType,
   Kind,
   locatedError,
+  type DocumentNode,
   type FieldNode,
   type GraphQLLeafType,
   type GraphQLObjectType,
@@ -56,7 +57,10 @@ interface Selected {
 }
 
 interface Plan {
+  document: DocumentNode;
   operation: OperationDefinitionNode;
+  /** Whether the document is within the cost budget: its cost does not depend on the variables, so it is known from the first request whose variables coerce. */
+  withinBudget?: boolean;
   operationName: string | null;
   field: FieldNode;
   responseKey: string;
@@ -69,12 +73,13 @@ interface Plan {
  * the plain shapes clients send on the hot path: one mutation whose one root field is
  * `recordInteraction(input: $variable)`, selecting only the result's own values (status, ids,
  * warnings, problems), no fragments, no directives. The document is validated under the operation
- * limits and its cost checked once; the variables are coerced by graphql-js as the general path
- * does, the input validated by the resolver's own rules, the write and its audit row done by the
- * same service call (IngestService.ingestOne), the answer written in the document's field order.
+ * limits and its cost checked on its first request; the variables are coerced by graphql-js as
+ * the general path does, the input validated by the resolver's own rules, the write and its audit
+ * row done by the same service call (IngestService.ingestOne), the answer written in the
+ * document's field order.
  *
- * Every request the lane does not take — another document, a key without the write scope,
- * variables that do not coerce, an input the rules refuse — goes on to the general path, which
+ * Every request the lane does not take — another document, a key without the write scope, a
+ * document over the cost budget, variables that do not coerce, an input the rules refuse — goes on to the general path, which
  * gives the answer and every error in its own words, before anything is written. After the write
  * the lane answers itself: a refused identifier (SUPPRESSED_IDENTIFIER) or a failed write is
  * formatted by `formatError`, as Apollo does.
@@ -127,9 +132,7 @@ export function fastWriter(schema: GraphQLSchema, services: Services, telemetry:
     if (!isObjectType(result)) return null;
     const selection = select(field.selectionSet, result);
     if (!selection) return null;
-    // The cost of this shape does not depend on the variables: checked once.
-    if (checkCost(schema, document, operationName, {}, options.limits) instanceof GraphQLError) return null;
-    return { operation, operationName: operation.name?.value ?? null, field, responseKey: field.alias?.value ?? field.name.value, variable: arg.value.name.value, selection };
+    return { document, operation, operationName: operation.name?.value ?? null, field, responseKey: field.alias?.value ?? field.name.value, variable: arg.value.name.value, selection };
   };
 
   const planFor = (query: string, operationName: string | null): Plan | null =>
@@ -158,6 +161,9 @@ export function fastWriter(schema: GraphQLSchema, services: Services, telemetry:
     if (!plan) return null;
     const coerced = getVariableValues(schema, plan.operation.variableDefinitions ?? [], request.variables);
     if (coerced.errors) return null;
+    // Costed with real variables: without them the costing cannot coerce `$input` and gives 0.
+    plan.withinBudget ??= !(checkCost(schema, plan.document, request.operationName, request.variables, options.limits) instanceof GraphQLError);
+    if (!plan.withinBudget) return null;
     const { data } = validateInteraction(coerced.coerced[plan.variable] as never, rules, 'input', new Date());
     if (!data) return null;
 
