@@ -3,7 +3,12 @@
  *
  *   npm run bench:ingest -- --key cg_... [--url http://localhost:4000/graphql] [--database-url postgres://...]
  *                           [--batches 40] [--batch-size 500] [--single-requests 10000] [--concurrency 32]
- *                           [--history 10000,100000] [--append-rounds 300] [--client http|fetch] [--out bench/RESULTS.md]
+ *                           [--history 10000,100000] [--append-rounds 300] [--segments 5] [--client http|fetch] [--out bench/RESULTS.md]
+ *
+ * Before the scenarios, --segments saved segments (up to 5, a retailer's usual ones: see SEGMENTS)
+ * are created and evaluated, so that every write also keeps their memberships current, as it
+ * would in production; the key then needs the admin scope (`--segments 0` runs without, with a
+ * read,write key). They are deleted at the end.
  *
  * Scenarios, in order:
  *   (a) recordInteractions batches of new people (fresh ANONYMOUS_ID + EMAIL), 2 concurrent senders;
@@ -40,7 +45,7 @@ import { BATCH_MUTATION, interaction as newPerson, newRunId, SINGLE_MUTATION, ty
 
 const USAGE =
   'usage: npm run bench:ingest -- [--url URL] [--key KEY] [--database-url URL] [--batches N] [--batch-size N] ' +
-  '[--single-requests N] [--concurrency N] [--history N,N] [--append-rounds N] [--client http|fetch] [--out FILE]';
+  '[--single-requests N] [--concurrency N] [--history N,N] [--append-rounds N] [--segments N] [--client http|fetch] [--out FILE]';
 
 /** The machine this was written for has 2 cores: two senders keep the server busy without queueing. */
 const BATCH_SENDERS = 2;
@@ -66,6 +71,7 @@ interface Options {
   concurrency: number;
   history: number[];
   appendRounds: number;
+  segments: number;
   client: ClientKind;
   out: string;
 }
@@ -103,6 +109,7 @@ function parseOptions(argv: string[]): Options {
       concurrency: { type: 'string', default: '32' },
       history: { type: 'string', default: '10000,100000' },
       'append-rounds': { type: 'string', default: '300' },
+      segments: { type: 'string', default: String(SEGMENTS.length) },
       client: { type: 'string', default: 'http' },
       out: { type: 'string', default: 'bench/RESULTS.md' },
     },
@@ -122,8 +129,9 @@ function parseOptions(argv: string[]): Options {
   const key = (values.key ?? process.env.CG_API_KEY ?? '').trim();
   if (!key) {
     throw new UsageError(
-      'An API key with the write scope is required: pass --key or set CG_API_KEY ' +
-        '(make one with `npm run apikey -- create --name bench --scopes read,write --rate 100000 --burst 100000`: ' +
+      'An API key with the write and admin scopes is required: pass --key or set CG_API_KEY ' +
+        '(make one with `npm run apikey -- create --name bench --scopes read,write,admin --rate 100000 --burst 100000`; ' +
+        'admin creates the saved segments, read,write is enough with --segments 0: ' +
         'the default rate of a key, 100 requests/s, would measure the rate limit instead of the server).',
     );
   }
@@ -143,6 +151,7 @@ function parseOptions(argv: string[]): Options {
     concurrency: integer('concurrency', values.concurrency!, 1, 1000),
     history: values.history!.split(',').map((v) => integer('history', v, 0, 1_000_000)).filter((n) => n > 0),
     appendRounds: integer('append-rounds', values['append-rounds']!, 1, 100_000),
+    segments: integer('segments', values.segments!, 0, SEGMENTS.length),
     client: clientKind(values.client!),
     out: path.resolve(values.out!),
   };
@@ -284,6 +293,61 @@ async function preflight(options: Options, signal: AbortSignal): Promise<void> {
 
 const runId = newRunId();
 const interaction = (scenario: string, index: number, email?: string) => newPerson(runId, scenario, index, email);
+
+/**
+ * Saved segments a retailer would keep, each touching a different part of what a write changes
+ * (figures, stage, RFM, journeys, channels, identifiers, consent); --segments takes the first N.
+ */
+const DAY_MS = 86_400_000;
+const SEGMENTS: Array<{ name: string; definition: () => Record<string, unknown> }> = [
+  {
+    name: 'loyal, going quiet',
+    definition: () => ({ rfmSegments: ['LOYAL', 'AT_RISK'], minNetRevenue: '1000', channels: ['WEB', 'STORE'], consent: { purpose: 'EMAIL_MARKETING', status: 'GRANTED' } }),
+  },
+  { name: 'bought in the last 30 days', definition: () => ({ lastPurchaseAfter: new Date(Date.now() - 30 * DAY_MS).toISOString() }) },
+  { name: 'open journey on the web', definition: () => ({ openJourney: true, channels: ['WEB'] }) },
+  { name: 'repeat buyers', definition: () => ({ stages: ['ACTIVE', 'LOYAL', 'AMBASSADOR'], minOrderCount: 2 }) },
+  { name: 'app users with an email', definition: () => ({ channels: ['APP'], identifierTypes: ['EMAIL'] }) },
+];
+const CREATE_SEGMENT = 'mutation($name: String!, $definition: SegmentDefinitionInput!) { createSegment(name: $name, definition: $definition) { id } }';
+const SEGMENT_STATUS = 'query($id: ID!) { segment(id: $id) { status } }';
+const DELETE_SEGMENT = 'mutation($id: ID!) { deleteSegment(id: $id) }';
+
+/** Creates the run's segments and waits until each is evaluated (READY), so that writes keep them current. */
+async function createSegments(options: Options, deadline: AbortSignal): Promise<string[]> {
+  const ids: string[] = [];
+  for (const segment of SEGMENTS.slice(0, options.segments)) {
+    const variables = { name: `bench ${runId}: ${segment.name}`, definition: segment.definition() };
+    try {
+      const data = await postGraphQL<{ createSegment: { id: string } }>(options, JSON.stringify({ query: CREATE_SEGMENT, variables }), deadline);
+      ids.push(data.createSegment.id);
+    } catch (err) {
+      await deleteSegments(options, ids);
+      throw new UsageError(`Could not create the saved segments (the key needs the admin scope; --segments 0 runs without them): ${(err as Error).message}`);
+    }
+  }
+  const until = Date.now() + 60_000;
+  for (const id of ids) {
+    for (;;) {
+      const data = await postGraphQL<{ segment: { status: string } | null }>(options, JSON.stringify({ query: SEGMENT_STATUS, variables: { id } }), deadline);
+      if (data.segment?.status === 'READY') break;
+      if (Date.now() > until || deadline.aborted) throw new Error(`segment ${id} was not evaluated within 60 s (status ${data.segment?.status})`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return ids;
+}
+
+/** Deletes the run's segments (their memberships go with them); a failure is reported, not thrown. */
+async function deleteSegments(options: Options, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    try {
+      await postGraphQL(options, JSON.stringify({ query: DELETE_SEGMENT, variables: { id } }), AbortSignal.timeout(30_000));
+    } catch (err) {
+      console.error(`could not delete the bench's segment ${id}: ${(err as Error).message}`);
+    }
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -612,10 +676,19 @@ async function main(): Promise<void> {
   }, RUN_LIMIT_MS + 30_000).unref();
 
   const startedAt = new Date();
-  const total = options.batches * options.batchSize;
   console.log(`Ingestion benchmark, run id ${runId}, against ${options.url}`);
   await preflight(options, deadline);
+  const segmentIds = await createSegments(options, deadline);
+  if (segmentIds.length) console.log(`${segmentIds.length} saved segments created and evaluated; every write keeps them current.`);
+  try {
+    await scenarios(options, argv, deadline, startedAt, segmentIds.length);
+  } finally {
+    await deleteSegments(options, segmentIds);
+  }
+}
 
+async function scenarios(options: Options, argv: string[], deadline: AbortSignal, startedAt: Date, segments: number): Promise<void> {
+  const total = options.batches * options.batchSize;
   const tallies: Tally[] = [];
 
   // (a) New people only.
@@ -708,6 +781,7 @@ async function main(): Promise<void> {
     `- Command: \`${shownCommandLine(argv)}\``,
     `- Run id: \`${runId}\` (prefix of every identifier and externalId written)`,
     `- Client: ${options.client === 'http' ? 'node:http, keep-alive connections' : 'fetch'} (--client)`,
+    `- Saved segments kept current by every write: ${segments ? SEGMENTS.slice(0, segments).map((s) => `"${s.name}"`).join(', ') : 'none (--segments 0)'}`,
     '',
     markdownTable(rows),
     '',

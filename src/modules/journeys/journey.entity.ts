@@ -10,6 +10,8 @@ import { JourneyStatus, JourneyStep } from './journey-step.enum';
 @Index('journey_customer_idx', ['customerId', 'startedAt'])
 @Index('journey_started_idx', ['startedAt'])
 @Index('journey_abandoned_idx', ['status', 'endedAt'])
+// A customer's open journey (a segment's openJourney condition), found without reading its closed ones.
+@Index('journey_open_idx', ['customerId'], { where: "status = 'OPEN'" })
 @ObjectType()
 export class Journey {
   @Field(() => ID, { description: 'The id of its first interaction.' })
