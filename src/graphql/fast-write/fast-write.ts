@@ -20,7 +20,7 @@ import type { OperationLimits } from '../../config';
 import { hasScope, type Principal } from '../../modules/access/api-key.service';
 import { Scope } from '../../modules/access/scope.enum';
 import { auditScope } from '../../modules/audit/audit';
-import { ingestItem, interactionRules, throwIfRejected, toResult } from '../../modules/interactions/interaction.resolver';
+import { ingestItem, interactionRules, throwIfRejected, toResult } from '../../modules/interactions/record-interaction';
 import { validateInteraction } from '../../modules/interactions/validate-interaction';
 import type { Services } from '../context';
 import { formatError } from '../errors';

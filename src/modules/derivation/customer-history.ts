@@ -143,9 +143,11 @@ export async function loadDerivationInputs(db: Queryable, customers: readonly To
                  FROM lifecycle_transition t WHERE t.customer_id = m.id)
             ELSE
               (SELECT json_agg(json_build_array(t.id, t.from_stage, t.to_stage, ${ms('t.at')}, t.rule_number, t.cause_interaction_id) ORDER BY t.at, t.id)
-                 -- (at = the latest instant, then by id: the index on (customer_id, at) finds it without reading the others.)
+                 -- (at = the latest instant, then by id: the index on (customer_id, at) finds it without reading the others.
+                 -- ORDER BY … LIMIT 1 rather than max(): the generic plan expects one row per customer and
+                 -- would aggregate them all, every transition or journey of a customer that has thousands.)
                  FROM ((SELECT * FROM lifecycle_transition
-                         WHERE customer_id = m.id AND at = (SELECT max(at) FROM lifecycle_transition WHERE customer_id = m.id AND at < m.resume_at)
+                         WHERE customer_id = m.id AND at = (SELECT at FROM lifecycle_transition WHERE customer_id = m.id AND at < m.resume_at ORDER BY at DESC LIMIT 1)
                          ORDER BY id DESC LIMIT 1)
                        UNION ALL
                        (SELECT * FROM lifecycle_transition WHERE customer_id = m.id AND at >= m.resume_at)) t)
@@ -165,7 +167,7 @@ export async function loadDerivationInputs(db: Queryable, customers: readonly To
                                      ORDER BY occurred_at DESC, id DESC LIMIT 1)) e),
                 'purchases', ${WINDOW_PURCHASES},
                 'latest', (SELECT ${JOURNEY_ROW} FROM journey j
-                            WHERE j.customer_id = m.id AND j.started_at = (SELECT max(started_at) FROM journey WHERE customer_id = m.id)
+                            WHERE j.customer_id = m.id AND j.started_at = (SELECT started_at FROM journey WHERE customer_id = m.id ORDER BY started_at DESC LIMIT 1)
                             ORDER BY j.id DESC LIMIT 1),
                 -- The latest converted journey is the one the latest purchase converted.
                 'converted', (SELECT ${JOURNEY_ROW} FROM journey j

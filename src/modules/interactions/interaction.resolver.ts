@@ -2,7 +2,6 @@ import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Info, Mutat
 import type { GraphQLResolveInfo } from 'graphql';
 
 import type DataLoader from 'dataloader';
-import type { CountryCode } from 'libphonenumber-js';
 
 import { checkFirst, type ConnectionShape } from '../shared/connection';
 import { Connection, MAX_PAGE, PageArgs } from '../shared/connection.type';
@@ -15,17 +14,18 @@ import { auditScope } from '../audit/audit';
 import { Customer } from '../customers/customer.entity';
 import { IdentifierInput } from '../identity/identifier.input';
 import { validateIdentifiers } from '../identity/validate-identifiers';
-import { RecordStatus, type IngestItem, type IngestOutcome, type IngestService } from './ingest.service';
+import { RecordStatus, type IngestItem, type IngestService } from './ingest.service';
 import { Interaction } from './interaction.entity';
 import { InteractionType } from './interaction-type.enum';
 import type { InteractionPageArgs } from './interaction.repository';
 import { IdentifyResult, RecordInteractionResult } from './record-result.type';
 import { RecordInteractionInput } from './record-interaction.input';
-import { validateInteraction, validateJsonObject, type InteractionData, type InteractionRules } from './validate-interaction';
+import { ingestItem, interactionRules, throwIfRejected, toResult, type InteractionConfig } from './record-interaction';
+import { validateInteraction, validateJsonObject } from './validate-interaction';
 
 /** What these resolvers read from an operation's context (src/graphql/context.ts builds it). */
 export interface InteractionContext {
-  config: { defaultPhoneRegion: CountryCode; identifierBlocklist: string[]; defaultCurrency: string; maxBatchSize: number; consentPurposes: string[] };
+  config: InteractionConfig;
   principal: Pick<Principal, 'id' | 'name'>;
   ingest: IngestService;
   loaders: {
@@ -45,50 +45,6 @@ class CustomerInteractionsArgs extends PageArgs {
 
   @Field(() => InteractionType, { nullable: true })
   type?: InteractionType | null;
-}
-
-export function interactionRules(ctx: Pick<InteractionContext, 'config'>): InteractionRules {
-  return {
-    region: ctx.config.defaultPhoneRegion,
-    blocklist: new Set(ctx.config.identifierBlocklist),
-    defaultCurrency: ctx.config.defaultCurrency,
-    consentPurposes: new Set(ctx.config.consentPurposes),
-  };
-}
-const rules = interactionRules;
-
-/** An item as the ingest takes it: its consents made when and where the interaction happened. */
-export function ingestItem(data: InteractionData): IngestItem {
-  return {
-    identifiers: data.identifiers,
-    traits: data.traits,
-    interaction: data,
-    consents: data.consents.map((c) => ({ ...c, at: data.occurredAt, channel: data.channel })),
-    freshSignUp: data.freshSignUp,
-  };
-}
-
-/** A single call refused by the ingest (a suppressed identifier): an input error on the call's own paths. */
-export function throwIfRejected(outcome: IngestOutcome, base: string): void {
-  if (outcome.status === RecordStatus.REJECTED) throw new InputError(outcome.problems.map((p) => ({ ...p, field: fieldPath(base, p.field) })));
-}
-
-/** `problems` of validation carry full paths already; those of the ingest are relative to the item. */
-export function toResult(outcome: IngestOutcome, index: number, base: string, absoluteProblems = false): RecordInteractionResult {
-  return {
-    index,
-    status: outcome.status,
-    interactionId: outcome.interactionId,
-    customerId: outcome.customerId,
-    warnings: outcome.warnings.map((w) => ({ ...w, field: fieldPath(base, w.field) })),
-    mergedCustomerIds: outcome.mergedCustomerIds,
-    problems: outcome.problems.map((p) => ({
-      code: p.field ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR',
-      field: !p.field ? base : absoluteProblems ? p.field : fieldPath(base, p.field),
-      message: p.message,
-      reason: p.reason ?? null,
-    })),
-  };
 }
 
 // A write key learns what became of its own items (ids, statuses); the profile the item landed in
@@ -133,7 +89,7 @@ export class InteractionResolver {
     @Ctx() ctx: InteractionContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<RecordInteractionResult> {
-    const { data, problems } = validateInteraction(input, rules(ctx), 'input', new Date());
+    const { data, problems } = validateInteraction(input, interactionRules(ctx), 'input', new Date());
     if (!data) throw new InputError(problems);
     const outcome = await ctx.ingest.ingestOne(ctx.principal.id, ingestItem(data), auditScope(ctx.principal, info));
     throwIfRejected(outcome, 'input');
@@ -154,7 +110,7 @@ export class InteractionResolver {
     const max = ctx.config.maxBatchSize;
     if (inputs.length > max) throw new InputError([{ field: 'inputs', message: `at most ${max} interactions per call, got ${inputs.length}` }]);
     const now = new Date();
-    const r = rules(ctx);
+    const r = interactionRules(ctx);
     const problems: InputProblem[][] = [];
     const items: Array<IngestItem | null> = inputs.map((input, index) => {
       const checked = validateInteraction(input, r, fieldPath('inputs', index), now);
@@ -184,7 +140,7 @@ export class InteractionResolver {
     @Info() info: GraphQLResolveInfo,
   ): Promise<IdentifyResult> {
     const problems: InputProblem[] = [];
-    const normalized = validateIdentifiers(identifiers, rules(ctx), '', problems);
+    const normalized = validateIdentifiers(identifiers, interactionRules(ctx), '', problems);
     const checkedTraits = validateJsonObject(traits, 'traits', problems);
     if (problems.length) throw new InputError(problems);
     const [outcome] = await ctx.ingest.ingest(ctx.principal.id, [{ identifiers: normalized, traits: checkedTraits, interaction: null, freshSignUp }], auditScope(ctx.principal, info));

@@ -12,7 +12,8 @@ import { Channel } from '../shared/channel.enum';
 import { InputError, type InputProblem } from '../shared/errors';
 import { UUID } from '../shared/ids';
 import { MAX_FUTURE_MS } from '../shared/time';
-import { interactionRules, throwIfRejected, type InteractionContext } from './interaction.resolver';
+import type { InteractionContext } from './interaction.resolver';
+import { interactionRules, throwIfRejected } from './record-interaction';
 
 /** What this resolver reads from an operation's context (src/graphql/context.ts builds it). */
 export interface SetConsentContext extends InteractionContext {
