@@ -1,5 +1,8 @@
+import { sqlParams } from '../../src/db/params';
 import { loadDerivationInputs } from '../../src/modules/derivation/customer-history';
 import { resumeHorizonMs } from '../../src/modules/lifecycle/rules';
+import { checkDefinition, definitionSql } from '../../src/modules/segments/definition';
+import type { SegmentDefinitionInput } from '../../src/modules/segments/segment.types';
 import { RecordInteractionsDocument, type RecordInteractionInput } from '../generated/graphql';
 import { unique } from '../helpers/factories';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -19,9 +22,41 @@ const START = Date.UTC(2019, 0, 1, 9);
 const JOURNEYS = 150;
 const SHOPPERS = 2000;
 
+let busy: string;
+
 beforeAll(async () => {
   // The statistics are taken by hand below, where a shop's would be: over many customers.
   t = await startTestServer({ analyzeAfterWrites: false });
+  // 2,000 customers with one journey each, open (a visit), as the statistics of a shop see them…
+  for (let batch = 0; batch < SHOPPERS / 1000; batch++) {
+    await record(
+      Array.from({ length: 1000 }, (_, i) => ({
+        externalId: unique('evt'),
+        channel: 'WEB',
+        type: 'PAGE_VIEW',
+        occurredAt: new Date(START + i * HOUR).toISOString(),
+        identifiers: [{ type: 'EMAIL', value: `${unique('shopper')}@example.com` }],
+      })) as RecordInteractionInput[],
+    );
+  }
+  await t.sql('ANALYZE journey, lifecycle_transition, interaction, customer');
+  // (As a shop of millions does: every customer's rows look unique, whatever the sample.)
+  await t.sql('ALTER TABLE journey ALTER COLUMN customer_id SET (n_distinct = -1)');
+  await t.sql('ALTER TABLE lifecycle_transition ALTER COLUMN customer_id SET (n_distinct = -1)');
+  await t.sql('ANALYZE journey, lifecycle_transition');
+  // …and one with 150 (a view, a cart, a purchase each, a day apart), which they do not see, as
+  // a busy account among millions of customers.
+  const email = `${unique('wholesale')}@example.com`;
+  busy = await record(
+    Array.from({ length: JOURNEYS * 3 }, (_, i) => ({
+      externalId: unique('evt'),
+      channel: 'WEB',
+      type: (['PAGE_VIEW', 'ADD_TO_CART', 'PURCHASE'] as const)[i % 3],
+      occurredAt: new Date(START + Math.floor(i / 3) * 24 * HOUR + (i % 3) * HOUR).toISOString(),
+      identifiers: [{ type: 'EMAIL', value: email }],
+      ...(i % 3 === 2 ? { amount: '20.00', currency: 'EUR' } : {}),
+    })) as RecordInteractionInput[],
+  );
 });
 afterAll(() => t.close());
 
@@ -37,6 +72,7 @@ interface PlanNode {
   'Relation Name'?: string;
   'Actual Rows': number;
   'Actual Loops': number;
+  'Rows Removed by Filter'?: number;
   Plans?: PlanNode[];
 }
 
@@ -45,39 +81,26 @@ function* nodes(node: PlanNode): Generator<PlanNode> {
   for (const child of node.Plans ?? []) yield* nodes(child);
 }
 
-it("reads a bounded number of the customer's journeys and transitions, however many it holds", async () => {
-  // 2,000 customers with one journey each, as the statistics of a shop see them…
-  for (let batch = 0; batch < SHOPPERS / 1000; batch++) {
-    await record(
-      Array.from({ length: 1000 }, (_, i) => ({
-        externalId: unique('evt'),
-        channel: 'STORE',
-        type: 'PURCHASE',
-        occurredAt: new Date(START + i * HOUR).toISOString(),
-        identifiers: [{ type: 'EMAIL', value: `${unique('shopper')}@example.com` }],
-        amount: '10.00',
-        currency: 'EUR',
-      })) as RecordInteractionInput[],
-    );
+/** The rows each scan of `relations` read (returned or filtered out) when `sql` ran once with its generic plan. */
+async function rowsRead(sql: string, params: unknown[], relations: string[]): Promise<Array<{ relation: string; node: string; rows: number }>> {
+  const runner = t.dataSource.createQueryRunner();
+  try {
+    await runner.connect();
+    await runner.query(`SET plan_cache_mode = force_generic_plan`);
+    await runner.query(`PREPARE measured AS ${sql}`);
+    const literal = (v: unknown) => (v === null ? 'NULL' : typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : Array.isArray(v) ? `'{${v.join(',')}}'` : String(v));
+    const [row] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE measured(${params.map(literal).join(', ')})`);
+    const plan: PlanNode = row['QUERY PLAN'][0].Plan;
+    return [...nodes(plan)]
+      .filter((node) => relations.includes(node['Relation Name'] ?? ''))
+      .map((node) => ({ relation: node['Relation Name']!, node: node['Node Type'], rows: (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops'] }));
+  } finally {
+    await runner.query('DEALLOCATE ALL').catch(() => undefined);
+    await runner.release();
   }
-  await t.sql('ANALYZE journey, lifecycle_transition, interaction, customer');
-  // (As a shop of millions does: every customer's rows look unique, whatever the sample.)
-  await t.sql('ALTER TABLE journey ALTER COLUMN customer_id SET (n_distinct = -1)');
-  await t.sql('ALTER TABLE lifecycle_transition ALTER COLUMN customer_id SET (n_distinct = -1)');
-  await t.sql('ANALYZE journey, lifecycle_transition');
-  // …and one with 150 (a view, a cart, a purchase each, a day apart), which they do not see, as
-  // a busy account among millions of customers.
-  const email = `${unique('wholesale')}@example.com`;
-  const busy = await record(
-    Array.from({ length: JOURNEYS * 3 }, (_, i) => ({
-      externalId: unique('evt'),
-      channel: 'WEB',
-      type: (['PAGE_VIEW', 'ADD_TO_CART', 'PURCHASE'] as const)[i % 3],
-      occurredAt: new Date(START + Math.floor(i / 3) * 24 * HOUR + (i % 3) * HOUR).toISOString(),
-      identifiers: [{ type: 'EMAIL', value: email }],
-      ...(i % 3 === 2 ? { amount: '20.00', currency: 'EUR' } : {}),
-    })) as RecordInteractionInput[],
-  );
+}
+
+it("reads a bounded number of the customer's journeys and transitions, however many it holds", async () => {
   const [{ n }] = await t.sql<{ n: number }>('SELECT count(*)::int AS n FROM journey WHERE customer_id = $1', [busy]);
   expect(n).toBe(JOURNEYS);
   const [{ transitions }] = await t.sql<{ transitions: number }>('SELECT count(*)::int AS transitions FROM lifecycle_transition WHERE customer_id = $1', [busy]);
@@ -91,22 +114,22 @@ it("reads a bounded number of the customer's journeys and transitions, however m
   expect(inputs.get(busy)?.kind).toBe('resume');
   expect(sent!.params).toHaveLength(5);
 
-  const runner = t.dataSource.createQueryRunner();
-  try {
-    await runner.connect();
-    await runner.query(`SET plan_cache_mode = force_generic_plan`);
-    await runner.query(`PREPARE checkpoint AS ${sent!.sql}`);
-    const literal = (v: unknown) => (v === null ? 'NULL' : typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v));
-    const [row] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE checkpoint(${sent!.params.map(literal).join(', ')})`);
-    const plan: PlanNode = row['QUERY PLAN'][0].Plan;
-    const read = [...nodes(plan)]
-      .filter((node) => node['Relation Name'] === 'journey' || node['Relation Name'] === 'lifecycle_transition')
-      .map((node) => ({ relation: node['Relation Name'], node: node['Node Type'], rows: node['Actual Rows'] * node['Actual Loops'] }));
+  const read = await rowsRead(sent!.sql, sent!.params, ['journey', 'lifecycle_transition']);
+  expect(read.length).toBeGreaterThan(0);
+  // The latest journey, the latest converted one, the transition before the resume instant.
+  expect(read.filter((r) => r.rows > 2)).toEqual([]);
+});
+
+it("answers a segment's openJourney condition from the customer's open journey alone", async () => {
+  const [{ open }] = await t.sql<{ open: number }>(`SELECT count(*)::int AS open FROM journey WHERE customer_id = $1 AND status = 'OPEN'`, [busy]);
+  for (const openJourney of [true, false]) {
+    const { params, param } = sqlParams();
+    const sql = `SELECT c.id FROM customer c LEFT JOIN customer_value v ON v.customer_id = c.id
+                  WHERE c.id = ANY(${param([busy], 'uuid[]')}) AND (${definitionSql(checkDefinition({ openJourney } as SegmentDefinitionInput, [], 'definition', []), param)})`;
+    const read = await rowsRead(sql, params, ['journey']);
     expect(read.length).toBeGreaterThan(0);
-    // The latest journey, the latest converted one, the transition before the resume instant.
-    expect(read.filter((r) => r.rows > 2)).toEqual([]);
-  } finally {
-    await runner.query('DEALLOCATE ALL').catch(() => undefined);
-    await runner.release();
+    expect(read.filter((r) => r.rows > 1)).toEqual([]);
+    const [{ n }] = await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) m`, params);
+    expect(n).toBe(openJourney === open > 0 ? 1 : 0);
   }
 });
