@@ -189,7 +189,9 @@ export async function startServer(
     const p = (ds.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } }).master;
     return { name, total: p?.totalCount ?? 0, idle: p?.idleCount ?? 0, waiting: p?.waitingCount ?? 0 };
   };
+  let queuedWrites = () => 0;
   const metrics = new Metrics({
+    queuedWrites: () => queuedWrites(),
     live: () => {
       const s = live?.snapshot();
       return s ?? { connections: 0, subscriptions: 0, messages: 0, slowConsumerCloses: 0, revokedCloses: 0 };
@@ -202,6 +204,7 @@ export async function startServer(
     ? new AnalyzeScheduler(analyticsDataSource, { tables: WRITTEN_TABLES, log, warn: (err, line) => logger.warn({ err }, line) })
     : undefined;
   const services = createServices(dataSource, config, suppression, relay, analyticsDataSource, metrics, analyze && ((rows) => analyze.wrote(rows)));
+  queuedWrites = () => services.ingest.queued;
   relay.subscribe((events) => metrics.eventsRead(events));
   await relay.start();
   const app = express();

@@ -60,7 +60,7 @@ export class Metrics {
   private readonly sweepMoved: Counter;
   private readonly unmaskedReads: Counter;
 
-  constructor(samplers: { live?: () => LiveSample; pools?: () => PoolSample[] } = {}) {
+  constructor(samplers: { live?: () => LiveSample; pools?: () => PoolSample[]; queuedWrites?: () => number } = {}) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
     this.operations = new Counter({
@@ -89,6 +89,15 @@ export class Metrics {
       help: 'recordInteraction calls of one key written in one transaction (1: alone; more: calls that queued behind running writes, combined).',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128],
       registers,
+    });
+    const queuedWrites = samplers.queuedWrites;
+    new Gauge({
+      name: 'cg_single_writes_queued',
+      help: 'recordInteraction calls waiting for a running write of their key to finish, to be written together (over every key).',
+      registers,
+      collect() {
+        this.set(queuedWrites?.() ?? 0);
+      },
     });
     this.transitions = new Counter({
       name: 'cg_lifecycle_transitions_total',

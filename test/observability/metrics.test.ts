@@ -36,6 +36,7 @@ describe('GET /metrics', () => {
       'cg_ingest_items_total',
       'cg_merges_total',
       'cg_single_writes_per_transaction',
+      'cg_single_writes_queued',
       'cg_lifecycle_transitions_total',
       'cg_sweep_runs_total',
       'cg_sweep_duration_seconds',

@@ -137,6 +137,11 @@ export class IngestService {
     return this.combiner.submit(apiKeyId, { item, audit });
   }
 
+  /** Single calls waiting for a running write of their key (the metric cg_single_writes_queued). */
+  get queued(): number {
+    return this.combiner.queued;
+  }
+
   /** Single calls of one key that queued: written in one transaction, or each alone when that fails on an item's data. */
   private async ingestCalls(apiKeyId: string, calls: SingleCall[]): Promise<Array<Settled<IngestOutcome>>> {
     this.observer?.combined?.(calls.length);
