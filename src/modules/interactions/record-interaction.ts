@@ -20,13 +20,21 @@ export interface InteractionConfig {
   consentPurposes: string[];
 }
 
+const rulesOf = new WeakMap<InteractionConfig, InteractionRules>();
+
+/** The validation rules of the server's settings, built once per settings object (not per call). */
 export function interactionRules(ctx: { config: InteractionConfig }): InteractionRules {
-  return {
-    region: ctx.config.defaultPhoneRegion,
-    blocklist: new Set(ctx.config.identifierBlocklist),
-    defaultCurrency: ctx.config.defaultCurrency,
-    consentPurposes: new Set(ctx.config.consentPurposes),
-  };
+  let rules = rulesOf.get(ctx.config);
+  if (!rules) {
+    rules = {
+      region: ctx.config.defaultPhoneRegion,
+      blocklist: new Set(ctx.config.identifierBlocklist),
+      defaultCurrency: ctx.config.defaultCurrency,
+      consentPurposes: new Set(ctx.config.consentPurposes),
+    };
+    rulesOf.set(ctx.config, rules);
+  }
+  return rules;
 }
 
 /** An item as the ingest takes it: its consents made when and where the interaction happened. */
