@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { Writable } from 'node:stream';
 
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print, type DocumentNode } from 'graphql';
+import { getOperationAST, print, type DocumentNode } from 'graphql';
 import type { DataSource } from 'typeorm';
 
 import { loadConfig, type Config } from '../../src/config';
@@ -69,7 +69,15 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
     async gql(document, variables, key = keys.readWrite) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (key) headers.authorization = `Bearer ${key}`;
-      const res = await fetch(server.url, { method: 'POST', headers, body: JSON.stringify({ query: print(document), variables }) });
+      const send = () => fetch(server.url, { method: 'POST', headers, body: JSON.stringify({ query: print(document), variables }) });
+      const res = await send().catch((error) => {
+        // A kept-alive socket the server closed (its keep-alive timeout is 5 s) as the request went
+        // out on it: the request never reached the server. HTTP lets a client send an idempotent
+        // request again (RFC 9112 §9.3.1); a query is one, a mutation is not. A server that is
+        // down refuses the second attempt too.
+        if (getOperationAST(document)?.operation === 'query' && error?.cause?.code === 'ECONNRESET') return send();
+        throw error;
+      });
       const body = (await res.json()) as GraphQLResponse<any>;
       return { ...body, status: res.status };
     },
