@@ -3,7 +3,8 @@
  *
  *   npm run bench:ingest -- --key cg_... [--url http://localhost:4000/graphql] [--database-url postgres://...]
  *                           [--batches 40] [--batch-size 500] [--single-requests 10000] [--concurrency 32]
- *                           [--history 10000,100000] [--append-rounds 300] [--segments 5] [--client http|fetch] [--out bench/RESULTS.md]
+ *                           [--history 10000,100000] [--append-rounds 300] [--late-minutes 30] [--segments 5] [--client http|fetch]
+ *                           [--out bench/RESULTS.md]
  *
  * Before the scenarios, --segments saved segments (up to 5, a retailer's usual ones: see SEGMENTS)
  * are created and evaluated, so that every write also keeps their memberships current, as it
@@ -18,7 +19,9 @@
  *       (recordInteractions batches of 1,000 in time order, an hour apart, one in 50 a purchase),
  *       then --append-rounds rounds of one recordInteraction each to a new customer, to a customer
  *       with 10 interactions and to every long-history customer, in turn, from one client: the
- *       per-write cost of an append, side by side (`--history 0` skips it);
+ *       per-write cost of an append, side by side (`--history 0` skips it); in the same rounds, each
+ *       long-history customer also gets one interaction --late-minutes older than its newest (about
+ *       that many stored after it): the cost of a late interaction (`--late-minutes 0` skips them);
  *   baseline: the rows of (a) written with plain multi-row INSERTs (500 rows each) into a temporary
  *   copy of the interaction table, through `pg` on --database-url (skipped without one).
  *
@@ -45,7 +48,7 @@ import { BATCH_MUTATION, interaction as newPerson, newRunId, SINGLE_MUTATION, ty
 
 const USAGE =
   'usage: npm run bench:ingest -- [--url URL] [--key KEY] [--database-url URL] [--batches N] [--batch-size N] ' +
-  '[--single-requests N] [--concurrency N] [--history N,N] [--append-rounds N] [--segments N] [--client http|fetch] [--out FILE]';
+  '[--single-requests N] [--concurrency N] [--history N,N] [--append-rounds N] [--late-minutes N] [--segments N] [--client http|fetch] [--out FILE]';
 
 /** The machine this was written for has 2 cores: two senders keep the server busy without queueing. */
 const BATCH_SENDERS = 2;
@@ -71,6 +74,8 @@ interface Options {
   concurrency: number;
   history: number[];
   appendRounds: number;
+  /** How much older than the newest a late interaction of (d) is; 0: none. */
+  lateMinutes: number;
   segments: number;
   client: ClientKind;
   out: string;
@@ -109,6 +114,7 @@ function parseOptions(argv: string[]): Options {
       concurrency: { type: 'string', default: '32' },
       history: { type: 'string', default: '10000,100000' },
       'append-rounds': { type: 'string', default: '300' },
+      'late-minutes': { type: 'string', default: '30' },
       segments: { type: 'string', default: String(SEGMENTS.length) },
       client: { type: 'string', default: 'http' },
       out: { type: 'string', default: 'bench/RESULTS.md' },
@@ -151,6 +157,7 @@ function parseOptions(argv: string[]): Options {
     concurrency: integer('concurrency', values.concurrency!, 1, 1000),
     history: values.history!.split(',').map((v) => integer('history', v, 0, 1_000_000)).filter((n) => n > 0),
     appendRounds: integer('append-rounds', values['append-rounds']!, 1, 100_000),
+    lateMinutes: integer('late-minutes', values['late-minutes']!, 0, 10_000),
     segments: integer('segments', values.segments!, 0, SEGMENTS.length),
     client: clientKind(values.client!),
     out: path.resolve(values.out!),
@@ -435,6 +442,8 @@ interface AppendTarget {
   /** Interactions already stored. */
   size: number;
   tally: Tally;
+  /** Its interactions are this much older than the round's (late ones, to a customer another target seeds); 0: appends. */
+  lateMs: number;
 }
 
 /**
@@ -448,7 +457,7 @@ async function runAppends(options: Options, deadline: AbortSignal, targets: Appe
   const seedStarted = performance.now();
   await Promise.all(
     targets.map(async (target) => {
-      for (let first = 0; first < target.size && !deadline.aborted; first += SEED_BATCH) {
+      for (let first = 0; first < target.size && target.lateMs === 0 && !deadline.aborted; first += SEED_BATCH) {
         const count = Math.min(SEED_BATCH, target.size - first);
         const inputs = Array.from({ length: count }, (_, k) => {
           const index = first + k;
@@ -476,7 +485,7 @@ async function runAppends(options: Options, deadline: AbortSignal, targets: Appe
     // Rotate who goes first, so that no target always follows the same one.
     for (let k = 0; k < targets.length; k++) {
       const target = targets[(round + k) % targets.length];
-      const at = end + round * 60_000 + k;
+      const at = end + round * 60_000 + k - target.lateMs;
       const customerId = target.size === 0 ? `${target.customerId}-${round}` : target.customerId;
       const input = historyInteraction(`${target.label}-append`, round * 50 + 1 + (round % 49), customerId, at);
       const body = JSON.stringify({ query: SINGLE_MUTATION, variables: { input } });
@@ -735,9 +744,18 @@ async function scenarios(options: Options, argv: string[], deadline: AbortSignal
   let appendLines: string[] = [];
   if (!deadline.aborted && options.history.length > 0) {
     const targets: AppendTarget[] = [
-      { label: 'new customer', customerId: `${runId}-new`, size: 0, tally: newTally('(d) append, new customer (1 client)') },
-      { label: 'short history', customerId: `${runId}-h10`, size: 10, tally: newTally('(d) append, 10 stored (1 client)') },
-      ...options.history.map((n) => ({ label: `${n} stored`, customerId: `${runId}-h${n}`, size: n, tally: newTally(`(d) append, ${n} stored (1 client)`) })),
+      { label: 'new customer', customerId: `${runId}-new`, size: 0, tally: newTally('(d) append, new customer (1 client)'), lateMs: 0 },
+      { label: 'short history', customerId: `${runId}-h10`, size: 10, tally: newTally('(d) append, 10 stored (1 client)'), lateMs: 0 },
+      ...options.history.map((n) => ({ label: `${n} stored`, customerId: `${runId}-h${n}`, size: n, tally: newTally(`(d) append, ${n} stored (1 client)`), lateMs: 0 })),
+      ...(options.lateMinutes > 0
+        ? options.history.map((n) => ({
+            label: `${n} stored, ${options.lateMinutes} min late`,
+            customerId: `${runId}-h${n}`,
+            size: n,
+            tally: newTally(`(d) late by ${options.lateMinutes} min, ${n} stored (1 client)`),
+            lateMs: options.lateMinutes * 60_000,
+          }))
+        : []),
     ];
     const seed = newTally(`(d) seeding the histories (${SEED_BATCH}/req, one sender per customer)`);
     console.log(`(d) seeding ${options.history.join(', ')} interactions, then ${options.appendRounds} rounds of appends…`);

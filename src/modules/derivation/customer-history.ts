@@ -1,7 +1,7 @@
 import type { Queryable } from '../../db/tx';
 import type { PendingTouch } from '../interactions/derivation-step';
 import type { DerivedJourney } from '../journeys/derive';
-import type { JourneyCheckpoint } from '../journeys/journey.service';
+import type { JourneyCheckpoint, JourneyReplay } from '../journeys/journey.service';
 import type { LifecycleCheckpoint, StoredTransition } from '../lifecycle/lifecycle-outcome';
 import { LIFECYCLE_TYPES, type LifecycleEvent } from '../lifecycle/rules';
 import { byTimeThenId } from '../shared/time';
@@ -61,8 +61,11 @@ export function emptyHistory(customerId: string): CustomerHistory {
   return { customerId, evaluatedAt: null, touches: [], transitions: [], journeys: new Map() };
 }
 
-/** What an append is derived from: the whole history, or a checkpoint (see `loadDerivationInputs`). */
-export type DerivationInput = { kind: 'full'; history: CustomerHistory } | { kind: 'resume'; lifecycle: LifecycleCheckpoint; journeys: JourneyCheckpoint };
+/** What a write is derived from: the whole history, a checkpoint (an append), or a checkpoint at a late interaction (see `loadDerivationInputs`). */
+export type DerivationInput =
+  | { kind: 'full'; history: CustomerHistory }
+  | { kind: 'resume'; lifecycle: LifecycleCheckpoint; journeys: JourneyCheckpoint }
+  | { kind: 'late'; lifecycle: LifecycleCheckpoint; journeys: JourneyReplay };
 
 /** A customer a write touches, with the earliest of its interactions being written (time, then id). */
 export interface TouchedCustomer {
@@ -104,13 +107,43 @@ const WINDOW_PURCHASES = `(SELECT json_build_array(array_agg(${ms('w.occurred_at
 const JOURNEY_ROW = `json_build_array(j.id, j.status, ${ms('j.started_at')}, ${ms('j.ended_at')}, ${ms('j.last_touch_at')}, j.furthest_step, j.steps, j.channels,
                                      j.first_channel, j.last_channel, j.touchpoints, j.purchase_interaction_id, j.amount::text, j.signature)`;
 
+const TOUCH_ROW = `json_build_array(i.id, i.type, i.channel, ${ms('i.occurred_at')}, i.amount::text, i.nps_score, i.journey_id)`;
+/** Before or from the first late interaction, by time then id (interaction_customer_time_idx). */
+const BEFORE_LATE = `(i.occurred_at, i.id) < (m.first_at, m.first_id)`;
+const FROM_LATE = `(i.occurred_at, i.id) >= (m.first_at, m.first_id)`;
+/**
+ * The journeys' part of a late interaction's checkpoint (JourneyReplay): the stored interactions
+ * from it on, the two journeys the pass stands on just before it with their interactions before
+ * it, and the signatures of the journeys the pass can change.
+ */
+const LATE_JOURNEYS = `SELECT json_build_object(
+         'latestId', k.latest_id, 'convertedId', k.converted_id,
+         'lastBeforeAt', (SELECT ${ms('i.occurred_at')} FROM interaction i WHERE i.customer_id = m.id AND ${BEFORE_LATE} ORDER BY i.occurred_at DESC, i.id DESC LIMIT 1),
+         'prior', (SELECT json_agg(${TOUCH_ROW} ORDER BY i.occurred_at, i.id) FROM interaction i WHERE i.journey_id IN (k.latest_id, k.converted_id) AND ${BEFORE_LATE}),
+         'tail', (SELECT json_agg(${TOUCH_ROW} ORDER BY i.occurred_at, i.id) FROM interaction i WHERE i.customer_id = m.id AND ${FROM_LATE}),
+         'journeys', (SELECT json_agg(json_build_array(j.id, j.signature)) FROM journey j
+                       WHERE j.customer_id = m.id AND ((j.started_at, j.id) >= (m.first_at, m.first_id) OR j.id IN (k.latest_id, k.converted_id))))
+       -- (The latest journey in two steps, as the checkpoint's: journey_customer_idx has no id.)
+       FROM (SELECT coalesce(
+                      (SELECT j.id FROM journey j WHERE j.customer_id = m.id AND j.started_at = m.first_at AND j.id < m.first_id ORDER BY j.id DESC LIMIT 1),
+                      (SELECT j.id FROM journey j
+                        WHERE j.customer_id = m.id
+                          AND j.started_at = (SELECT started_at FROM journey WHERE customer_id = m.id AND started_at < m.first_at ORDER BY started_at DESC LIMIT 1)
+                        ORDER BY j.id DESC LIMIT 1)) AS latest_id,
+                    (SELECT i.journey_id FROM interaction i WHERE i.customer_id = m.id AND i.type = 'PURCHASE' AND ${BEFORE_LATE} ORDER BY i.occurred_at DESC, i.id DESC LIMIT 1) AS converted_id) k`;
+
 /**
  * What the derivation of each touched customer needs, in one statement. A customer whose new
  * interactions all sort after its stored ones (the common case: an append) gets a checkpoint —
  * its stored figures, the lifecycle events the rules can still see (`resumeHorizonMs`), the
  * transitions from the resume instant on, its latest and latest converted journeys — whose size
- * does not grow with its history. The others (a late interaction, a merge, a customer without
- * stored interactions) get their whole history, as `loadHistories` reads it.
+ * does not grow with its history. A customer with a late interaction (one that sorts before its
+ * latest stored one) gets a checkpoint at the first late interaction: the same lifecycle part
+ * resumed from its instant, and for the journeys the stored interactions from it on with the two
+ * journeys the pass then stands on (`JourneyReplay`); its size grows with what came after the late
+ * interaction, not with what came before. The others (a merge, a customer without stored
+ * interactions, new interactions before all stored ones) get their whole history, as
+ * `loadHistories` reads it.
  */
 export async function loadDerivationInputs(db: Queryable, customers: readonly TouchedCustomer[], horizonMs: number): Promise<Map<string, DerivationInput>> {
   const result = new Map<string, DerivationInput>();
@@ -122,18 +155,20 @@ export async function loadDerivationInputs(db: Queryable, customers: readonly To
   const rows: any[] = await db.query(
     `WITH p AS (
        SELECT p.id, p.force, c.evaluated_at, c.order_count, c.gross_revenue::text AS gross, c.refunds::text AS refunds,
-              c.first_purchase_at, c.last_purchase_at, c.last_nps_score, l.at AS latest_at, l.id AS latest_id,
+              c.first_purchase_at, c.last_purchase_at, c.last_nps_score, l.at AS latest_at, l.id AS latest_id, o.at AS oldest_at, o.id AS oldest_id,
               ${EPOCH_MS('p.first_ms')} AS first_at, p.first_id
          FROM ${single ? '(SELECT $1::uuid, $2::bigint, $3::uuid, $4::bool)' : 'unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::bool[])'} AS p(id, first_ms, first_id, force)
          JOIN customer c ON c.id = p.id
          LEFT JOIN LATERAL (SELECT i.occurred_at AS at, i.id FROM interaction i WHERE i.customer_id = p.id ORDER BY i.occurred_at DESC, i.id DESC LIMIT 1) l ON true
+         LEFT JOIN LATERAL (SELECT i.occurred_at AS at, i.id FROM interaction i WHERE i.customer_id = p.id ORDER BY i.occurred_at, i.id LIMIT 1) o ON true
      ), m AS (
        SELECT p.*,
-              (p.force OR p.latest_id IS NULL OR p.evaluated_at IS NULL OR (p.first_at IS NOT NULL AND (p.first_at, p.first_id) <= (p.latest_at, p.latest_id))) AS full,
+              (p.force OR p.latest_id IS NULL OR p.evaluated_at IS NULL OR (p.first_at IS NOT NULL AND (p.first_at, p.first_id) <= (p.oldest_at, p.oldest_id))) AS full,
+              (p.first_at IS NOT NULL AND (p.first_at, p.first_id) <= (p.latest_at, p.latest_id)) AS late,
               least(p.first_at, p.evaluated_at + interval '1 millisecond') AS resume_at
          FROM p
      )
-     SELECT m.id, m.full, ${ms('m.evaluated_at')} AS evaluated_ms,
+     SELECT m.id, m.full, m.late, ${ms('m.evaluated_at')} AS evaluated_ms,
             CASE WHEN m.full THEN
               (SELECT json_agg(json_build_array(i.id, i.type, i.channel, ${ms('i.occurred_at')}, i.amount::text, i.nps_score, i.journey_id) ORDER BY i.occurred_at, i.id)
                  FROM interaction i WHERE i.customer_id = m.id)
@@ -158,7 +193,7 @@ export async function loadDerivationInputs(db: Queryable, customers: readonly To
                 'resumeAt', ${ms('m.resume_at')}, 'latestAt', ${ms('m.latest_at')},
                 'orders', m.order_count, 'gross', m.gross, 'refunds', m.refunds, 'firstPurchaseAt', ${ms('m.first_purchase_at')},
                 'lastPurchaseAt', ${ms('m.last_purchase_at')}, 'lastNps', m.last_nps_score,
-                'first', (SELECT json_build_array(i.id, ${ms('i.occurred_at')}) FROM interaction i WHERE i.customer_id = m.id ORDER BY i.occurred_at, i.id LIMIT 1),
+                'first', json_build_array(m.oldest_id, ${ms('m.oldest_at')}),
                 'events', (SELECT json_agg(json_build_array(e.id, e.type, ${ms('e.occurred_at')}, e.amount::text, e.nps_score) ORDER BY e.occurred_at, e.id)
                              FROM (${WINDOW_EVENTS}
                                    UNION ALL
@@ -166,13 +201,14 @@ export async function loadDerivationInputs(db: Queryable, customers: readonly To
                                      WHERE customer_id = m.id AND type = 'ACCOUNT_CLOSED' AND occurred_at < m.resume_at - $5 * interval '1 millisecond'
                                      ORDER BY occurred_at DESC, id DESC LIMIT 1)) e),
                 'purchases', ${WINDOW_PURCHASES},
-                'latest', (SELECT ${JOURNEY_ROW} FROM journey j
+                'latest', CASE WHEN NOT m.late THEN (SELECT ${JOURNEY_ROW} FROM journey j
                             WHERE j.customer_id = m.id AND j.started_at = (SELECT started_at FROM journey WHERE customer_id = m.id ORDER BY started_at DESC LIMIT 1)
-                            ORDER BY j.id DESC LIMIT 1),
+                            ORDER BY j.id DESC LIMIT 1) END,
                 -- The latest converted journey is the one the latest purchase converted.
-                'converted', (SELECT ${JOURNEY_ROW} FROM journey j
-                               WHERE j.id = (SELECT i.journey_id FROM interaction i WHERE i.customer_id = m.id AND i.type = 'PURCHASE' ORDER BY i.occurred_at DESC, i.id DESC LIMIT 1)))
-            END AS checkpoint
+                'converted', CASE WHEN NOT m.late THEN (SELECT ${JOURNEY_ROW} FROM journey j
+                               WHERE j.id = (SELECT i.journey_id FROM interaction i WHERE i.customer_id = m.id AND i.type = 'PURCHASE' ORDER BY i.occurred_at DESC, i.id DESC LIMIT 1)) END)
+            END AS checkpoint,
+            CASE WHEN m.late AND NOT m.full THEN (${LATE_JOURNEYS}) END AS replay
        FROM m`,
     [
       ...COLUMNS.map((column) => (single ? column(customers[0]) : customers.map(column))),
@@ -199,26 +235,39 @@ export async function loadDerivationInputs(db: Queryable, customers: readonly To
     const resumeAt = Number(cp.resumeAt);
     const before = transitions.length && transitions[0].at < resumeAt ? transitions[0] : null;
     const lastInteractionAt = Number(cp.latestAt);
-    result.set(row.id, {
-      kind: 'resume',
-      lifecycle: {
-        customerId: row.id,
-        evaluatedAt: evaluatedAt!,
-        first: { interactionId: cp.first[0], at: Number(cp.first[1]) },
-        lastInteractionAt,
-        orderCount: cp.orders,
-        grossRevenue: cp.gross,
-        refunds: cp.refunds,
-        firstPurchaseAt: cp.firstPurchaseAt === null ? null : Number(cp.firstPurchaseAt),
-        lastPurchaseAt: cp.lastPurchaseAt === null ? null : Number(cp.lastPurchaseAt),
-        lastNpsScore: cp.lastNps,
-        resumeAt,
-        events: checkpointEvents(cp.events, cp.purchases),
-        before,
-        after: before ? transitions.slice(1) : transitions,
-      },
-      journeys: { latest: journeyRow(cp.latest), lastConverted: journeyRow(cp.converted), lastInteractionAt },
-    });
+    const lifecycle: LifecycleCheckpoint = {
+      customerId: row.id,
+      evaluatedAt: evaluatedAt!,
+      first: { interactionId: cp.first[0], at: Number(cp.first[1]) },
+      lastInteractionAt,
+      orderCount: cp.orders,
+      grossRevenue: cp.gross,
+      refunds: cp.refunds,
+      firstPurchaseAt: cp.firstPurchaseAt === null ? null : Number(cp.firstPurchaseAt),
+      lastPurchaseAt: cp.lastPurchaseAt === null ? null : Number(cp.lastPurchaseAt),
+      lastNpsScore: cp.lastNps,
+      resumeAt,
+      events: checkpointEvents(cp.events, cp.purchases),
+      before,
+      after: before ? transitions.slice(1) : transitions,
+    };
+    if (row.late) {
+      const r = row.replay;
+      result.set(row.id, {
+        kind: 'late',
+        lifecycle,
+        journeys: {
+          latestId: r.latestId,
+          convertedId: r.convertedId,
+          prior: (r.prior ?? []).map(toTouch),
+          lastBeforeAt: r.lastBeforeAt === null ? null : Number(r.lastBeforeAt),
+          tail: (r.tail ?? []).map(toTouch),
+          stored: new Map(r.journeys ?? []),
+        },
+      });
+    } else {
+      result.set(row.id, { kind: 'resume', lifecycle, journeys: { latest: journeyRow(cp.latest), lastConverted: journeyRow(cp.converted), lastInteractionAt } });
+    }
   }
   return result;
 }

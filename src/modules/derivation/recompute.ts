@@ -3,7 +3,7 @@ import type { Queryable } from '../../db/tx';
 import type { NewEvent } from '../events/event';
 import type { PendingTouch } from '../interactions/derivation-step';
 import type { JourneyOutcome, JourneyService } from '../journeys/journey.service';
-import type { JourneyCheckpoint } from '../journeys/journey.service';
+import type { JourneyCheckpoint, JourneyReplay } from '../journeys/journey.service';
 import { evaluateLifecycle, lifecycleInput, resumeLifecycle, stageChangedEvents, withPending, type LifecycleCheckpoint, type LifecycleOutcome } from '../lifecycle/lifecycle-outcome';
 import { resumeHorizonMs, type LifecycleThresholds } from '../lifecycle/rules';
 import { emptyHistory, loadDerivationInputs, type CustomerHistory } from './customer-history';
@@ -64,11 +64,25 @@ export class Derivation {
   }
 
   /**
+   * `recompute` of the whole history, from a checkpoint at the first of the pending interactions
+   * when some sort before stored ones (a late interaction): the lifecycle resumes from its instant,
+   * the journeys are passed over again from it (JourneyService `replay`).
+   */
+  resumeLate(lifecycleCheckpoint: LifecycleCheckpoint, replay: JourneyReplay, pending: readonly PendingTouch[]): Derived {
+    const lifecycle = resumeLifecycle(lifecycleCheckpoint, pending, this.thresholds);
+    const journeys = this.journeys.replay(lifecycleCheckpoint.customerId, replay, pending, lifecycle.evaluatedAt!.getTime());
+    lifecycle.nextEvaluationAt = earliest(lifecycle.nextEvaluationAt, journeys.nextAbandonAt);
+    return { lifecycle, journeys };
+  }
+
+  /**
    * The derived state of every customer a batch touched, from what the database holds (merged
    * interactions included) plus the batch's own interactions; to be folded into the batch's
    * single write statement. Appends (every new interaction of a customer after its stored ones)
-   * resume from a checkpoint whose size does not grow with the history; a late interaction, a
-   * merge survivor or a customer without stored interactions is derived from its whole history.
+   * resume from a checkpoint whose size does not grow with the history; a late interaction from a
+   * checkpoint at its own instant (what it reads grows with what came after it); a merge
+   * survivor, a customer without stored interactions, or one whose new interactions come before
+   * all its stored ones is derived from its whole history.
    */
   async derive(db: Queryable, customers: ReadonlyArray<{ id: string; isNew: boolean; merged?: boolean }>, pending: ReadonlyMap<string, PendingTouch[]>): Promise<DerivedBatch> {
     const touched = customers.filter((c) => !c.isNew).map((c) => ({ id: c.id, firstPending: earliestTouch(pending.get(c.id)), full: c.merged === true }));
@@ -77,7 +91,9 @@ export class Derivation {
     for (const { id } of customers) {
       const input = inputs.get(id);
       const own = pending.get(id) ?? [];
-      derived.set(id, input?.kind === 'resume' ? this.resume(input.lifecycle, input.journeys, own) : this.recompute(input?.history ?? emptyHistory(id), own));
+      if (input?.kind === 'resume') derived.set(id, this.resume(input.lifecycle, input.journeys, own));
+      else if (input?.kind === 'late') derived.set(id, this.resumeLate(input.lifecycle, input.journeys, own));
+      else derived.set(id, this.recompute(input?.history ?? emptyHistory(id), own));
     }
     return new DerivedBatch(derived, this);
   }

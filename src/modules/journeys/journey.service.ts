@@ -20,6 +20,26 @@ export interface JourneyCheckpoint {
   lastInteractionAt: number;
 }
 
+/**
+ * What a late interaction's journeys are derived from: the pass over the customer's interactions
+ * stands, just before the first late one, on the latest journey started before it and the latest
+ * converted one; each is rebuilt from its own interactions before that point. Every later
+ * interaction is passed over again, and only the journeys those can change are compared.
+ */
+export interface JourneyReplay {
+  /** The latest journey started before the first late interaction, and the one its latest earlier purchase converted (possibly the same, or none). */
+  latestId: string | null;
+  convertedId: string | null;
+  /** Their interactions before the first late one, by time then id. */
+  prior: Array<JourneyTouch & { journeyId: string | null }>;
+  /** The time of the latest stored interaction before the first late one. */
+  lastBeforeAt: number | null;
+  /** The stored interactions from the first late one on, by time then id. */
+  tail: Array<JourneyTouch & { journeyId: string | null }>;
+  /** Stored journey id → signature: those started from the first late interaction on, and the two above. */
+  stored: Map<string, string>;
+}
+
 /** What to write for one customer. */
 export interface JourneyOutcome {
   customerId: string;
@@ -56,6 +76,43 @@ export class JourneyService {
       upsert: journeys.filter((j) => input.stored.get(j.id) !== j.signature),
       deleteIds: [...input.stored.keys()].filter((id) => !computedIds.has(id)),
       reassign: input.touches
+        .filter((t) => (journeyOf.get(t.interactionId) ?? null) !== t.journeyId)
+        .map((t) => ({ interactionId: t.interactionId, journeyId: journeyOf.get(t.interactionId) ?? null })),
+      journeyOfPending: new Map([...journeyOf].filter(([id]) => pendingIds.has(id))),
+      nextAbandonAt,
+    };
+  }
+
+  /**
+   * `compute` of the whole history, for interactions of which some sort before stored ones.
+   * Grouping is a left-to-right pass: up to the first late interaction it is what it was, so the
+   * journeys started before it stay but for the latest one and the latest converted one (the
+   * only ones a later interaction can join), which are rebuilt as they stood then. The pass goes
+   * on from there over the stored interactions after that point and the pending ones.
+   */
+  replay(customerId: string, replay: JourneyReplay, pending: readonly JourneyTouch[], until: number): JourneyOutcome {
+    const rebuild = (id: string | null): DerivedJourney | null => {
+      if (id === null) return null;
+      return deriveJourneys(replay.prior.filter((t) => t.journeyId === id), this.abandonAfterMs, -Infinity).journeys.find((j) => j.id === id) ?? null;
+    };
+    const latest = rebuild(replay.latestId);
+    const lastConverted = replay.convertedId === replay.latestId ? latest : rebuild(replay.convertedId);
+    const open =
+      latest && latest.status !== JourneyStatus.CONVERTED && replay.lastBeforeAt !== null && replay.lastBeforeAt - latest.lastTouchAt <= this.abandonAfterMs ? latest : null;
+    const touches: JourneyTouch[] = [...replay.tail, ...pending];
+    touches.sort(byTimeThenId);
+    const { journeys, journeyOf, nextAbandonAt } = deriveJourneys(touches, this.abandonAfterMs, until, {
+      open,
+      lastConverted: lastConverted?.status === JourneyStatus.CONVERTED ? lastConverted : null,
+    });
+    const computedIds = new Set(journeys.map((j) => j.id));
+    const pendingIds = new Set(pending.map((p) => p.interactionId));
+    return {
+      customerId,
+      upsert: journeys.filter((j) => replay.stored.get(j.id) !== j.signature),
+      // The two started before the late interaction: an abandoned latest one is not carried on, and stays.
+      deleteIds: [...replay.stored.keys()].filter((id) => !computedIds.has(id) && id !== replay.latestId && id !== replay.convertedId),
+      reassign: replay.tail
         .filter((t) => (journeyOf.get(t.interactionId) ?? null) !== t.journeyId)
         .map((t) => ({ interactionId: t.interactionId, journeyId: journeyOf.get(t.interactionId) ?? null })),
       journeyOfPending: new Map([...journeyOf].filter(([id]) => pendingIds.has(id))),

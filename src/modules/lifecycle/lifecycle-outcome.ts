@@ -114,8 +114,9 @@ function foldFigures(start: Figures, events: Iterable<LifecycleEvent>): Figures 
     if (e.type === 'PURCHASE') {
       orders++;
       gross += toUnits(e.amount);
-      firstPurchase ??= e.at;
-      lastPurchase = e.at;
+      // Earliest and latest whatever the order: a late purchase may come before the stored ones.
+      if (firstPurchase === null || e.at < firstPurchase) firstPurchase = e.at;
+      if (lastPurchase === null || e.at > lastPurchase) lastPurchase = e.at;
     } else if (e.type === 'REFUND') {
       refunds += toUnits(e.amount);
     } else if (e.type === 'SURVEY_RESPONSE' && e.npsScore !== null) {
@@ -123,6 +124,17 @@ function foldFigures(start: Figures, events: Iterable<LifecycleEvent>): Figures 
     }
   }
   return { orders, gross, refunds, firstPurchase, lastPurchase, lastNps };
+}
+
+/**
+ * The score of the latest survey response with one among `events` (sorted by time, then id). A
+ * checkpoint holds every stored event from the horizon before its resume instant on, so the
+ * latest stored score is among them unless it is older than all of them, and then older than
+ * every pending one too.
+ */
+function latestNps(events: readonly LifecycleEvent[]): number | null {
+  for (let i = events.length - 1; i >= 0; i--) if (events[i].type === 'SURVEY_RESPONSE' && events[i].npsScore !== null) return events[i].npsScore;
+  return null;
 }
 
 /**
@@ -193,11 +205,13 @@ export interface LifecycleCheckpoint {
 
 /**
  * `evaluateLifecycle` of the whole history (stored interactions plus `pending`), computed from a
- * checkpoint: valid when every pending interaction sorts after every stored one (time, then id).
- * Nothing before `resumeAt` can change then — the instants tested there and their counts are
- * the same — so the stored transitions before it stay, the timeline is computed again from it
- * on, and the figures are the stored ones plus the pending interactions'. `until` as in
- * `evaluateLifecycle` (the sweep's instant, later than the stored `evaluatedAt`).
+ * checkpoint: valid when no pending interaction is earlier than `resumeAt` or than the first
+ * stored one. (An append, every pending interaction after every stored one, is the common case; a
+ * late interaction resumes from its own instant.) Nothing before `resumeAt` can change then — the
+ * instants tested there and their counts are the same — so the stored transitions before it
+ * stay, the timeline is computed again from it on, over the stored events the rules can still
+ * see and the pending ones, and the figures are the stored ones plus the pending interactions'.
+ * `until` as in `evaluateLifecycle` (the sweep's instant, later than the stored `evaluatedAt`).
  */
 export function resumeLifecycle(checkpoint: LifecycleCheckpoint, pending: readonly LifecycleTouch[], thresholds: LifecycleThresholds, until?: number): LifecycleOutcome {
   const fresh = pending.filter((p) => LIFECYCLE_TYPES.has(p.type)).map(asEvent);
@@ -206,6 +220,8 @@ export function resumeLifecycle(checkpoint: LifecycleCheckpoint, pending: readon
   for (const p of pending) if (p.at > last) last = p.at;
   const evaluatedAt = until ?? Math.max(checkpoint.evaluatedAt, last);
   const events = [...checkpoint.events, ...fresh];
+  // Stored events come sorted; a late pending one goes among them.
+  if (fresh.length && checkpoint.events.length && byTimeThenId(fresh[0], checkpoint.events[checkpoint.events.length - 1]) < 0) events.sort(byTimeThenId);
   const storedPurchases = checkpoint.events.filter((e) => e.type === 'PURCHASE').length;
   const before = checkpoint.before;
   const timeline = computeTimeline(events, checkpoint.first, evaluatedAt, thresholds, {
@@ -239,7 +255,7 @@ export function resumeLifecycle(checkpoint: LifecycleCheckpoint, pending: readon
     firstPurchaseAt: date(firstPurchase),
     lastPurchaseAt: date(lastPurchase),
     lastInteractionAt: new Date(last),
-    lastNpsScore: lastNps,
+    lastNpsScore: latestNps(events) ?? lastNps,
     previousStage: previous ? (previous.to as LifecycleStage) : null,
   };
 }
