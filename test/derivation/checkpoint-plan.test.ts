@@ -70,6 +70,7 @@ async function record(inputs: RecordInteractionInput[]): Promise<string> {
 interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
+  'Index Name'?: string;
   'Actual Rows': number;
   'Actual Loops': number;
   'Rows Removed by Filter'?: number;
@@ -82,7 +83,7 @@ function* nodes(node: PlanNode): Generator<PlanNode> {
 }
 
 /** The rows each scan of `relations` read (returned or filtered out) when `sql` ran once with its generic plan. */
-async function rowsRead(sql: string, params: unknown[], relations: string[]): Promise<Array<{ relation: string; node: string; rows: number }>> {
+async function rowsRead(sql: string, params: unknown[], relations: string[]): Promise<Array<{ relation: string; node: string; index: string | null; rows: number }>> {
   const runner = t.dataSource.createQueryRunner();
   try {
     await runner.connect();
@@ -93,7 +94,12 @@ async function rowsRead(sql: string, params: unknown[], relations: string[]): Pr
     const plan: PlanNode = row['QUERY PLAN'][0].Plan;
     return [...nodes(plan)]
       .filter((node) => relations.includes(node['Relation Name'] ?? ''))
-      .map((node) => ({ relation: node['Relation Name']!, node: node['Node Type'], rows: (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops'] }));
+      .map((node) => ({
+        relation: node['Relation Name']!,
+        node: node['Node Type'],
+        index: node['Index Name'] ?? null,
+        rows: (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops'],
+      }));
   } finally {
     await runner.query('DEALLOCATE ALL').catch(() => undefined);
     await runner.release();
@@ -118,6 +124,29 @@ it("reads a bounded number of the customer's journeys and transitions, however m
   expect(read.length).toBeGreaterThan(0);
   // The latest journey, the latest converted one, the transition before the resume instant.
   expect(read.filter((r) => r.rows > 2)).toEqual([]);
+});
+
+it('reads what came after a late interaction, not what came before it', async () => {
+  // Late by half an hour on the busy customer's last day: after it come that day's cart and
+  // purchase; before it, 149 days of journeys and that day's view.
+  const lastDay = START + (JOURNEYS - 1) * 24 * HOUR;
+  let sent: { sql: string; params: unknown[] } | undefined;
+  const capture = { query: async (sql: string, params: unknown[]) => ((sent = { sql, params }), t.dataSource.query(sql, params)) };
+  const horizon = resumeHorizonMs(t.server.services.config.lifecycle);
+  const inputs = await loadDerivationInputs(capture, [{ id: busy, firstPending: { at: lastDay + HOUR / 2, interactionId: 'ffffffff-ffff-7fff-bfff-ffffffffffff' }, full: false }], horizon);
+  const input = inputs.get(busy)!;
+  expect(input.kind).toBe('late');
+  if (input.kind !== 'late') return;
+  expect(input.journeys.tail.map((x) => x.type)).toEqual(['ADD_TO_CART', 'PURCHASE']);
+  // The last day's journey (its view) and the day before's (view, cart, purchase).
+  expect(input.journeys.prior).toHaveLength(4);
+  expect(input.journeys.stored.size).toBe(2);
+
+  const read = await rowsRead(sent!.sql, sent!.params, ['journey', 'lifecycle_transition', 'interaction']);
+  expect(read.length).toBeGreaterThan(0);
+  // Every scan but the lifecycle window's (the rules' 365 days of purchases, as for an append)
+  // reads at most the two journeys' six interactions.
+  expect(read.filter((r) => r.index !== 'interaction_lifecycle_idx' && r.rows > 6)).toEqual([]);
 });
 
 it("answers a segment's openJourney condition from the customer's open journey alone", async () => {

@@ -121,8 +121,11 @@ const LATE_JOURNEYS = `SELECT json_build_object(
          'lastBeforeAt', (SELECT ${ms('i.occurred_at')} FROM interaction i WHERE i.customer_id = m.id AND ${BEFORE_LATE} ORDER BY i.occurred_at DESC, i.id DESC LIMIT 1),
          'prior', (SELECT json_agg(${TOUCH_ROW} ORDER BY i.occurred_at, i.id) FROM interaction i WHERE i.journey_id IN (k.latest_id, k.converted_id) AND ${BEFORE_LATE}),
          'tail', (SELECT json_agg(${TOUCH_ROW} ORDER BY i.occurred_at, i.id) FROM interaction i WHERE i.customer_id = m.id AND ${FROM_LATE}),
-         'journeys', (SELECT json_agg(json_build_array(j.id, j.signature)) FROM journey j
-                       WHERE j.customer_id = m.id AND ((j.started_at, j.id) >= (m.first_at, m.first_id) OR j.id IN (k.latest_id, k.converted_id))))
+         -- (Two scans: one with an OR would read every journey of the customer.)
+         'journeys', (SELECT json_agg(json_build_array(j.id, j.signature))
+                        FROM ((SELECT id, signature FROM journey WHERE customer_id = m.id AND (started_at, id) >= (m.first_at, m.first_id))
+                              UNION ALL
+                              (SELECT id, signature FROM journey WHERE id IN (k.latest_id, k.converted_id))) j))
        -- (The latest journey in two steps, as the checkpoint's: journey_customer_idx has no id.)
        FROM (SELECT coalesce(
                       (SELECT j.id FROM journey j WHERE j.customer_id = m.id AND j.started_at = m.first_at AND j.id < m.first_id ORDER BY j.id DESC LIMIT 1),
