@@ -53,9 +53,10 @@ export interface JourneyOutcome {
 }
 
 /**
- * Keeps each customer's purchase journeys equal to what its interactions say: derived
- * again from all its interactions whenever they change, so that arrival order never matters, and
- * written as a diff (journeys keep the id of their first interaction).
+ * Keeps each customer's purchase journeys equal to what grouping all its interactions in time
+ * order gives, so that arrival order never matters: from the whole history (`compute`), from the
+ * stored rows after an append (`resume`), or passed over again from a late interaction
+ * (`replay`); written as a diff (journeys keep the id of their first interaction).
  */
 export class JourneyService {
   private readonly abandonAfterMs: number;

@@ -107,7 +107,11 @@ interface Figures {
 
 const EMPTY_FIGURES: Figures = { orders: 0, gross: 0n, refunds: 0n, firstPurchase: null, lastPurchase: null, lastNps: null };
 
-/** `start` with `events` (in time order) added: the whole history from nothing, or an append from the stored figures. */
+/**
+ * `start` with `events` added: the whole history from nothing, or new interactions from the
+ * stored figures. Sums and purchase instants in any order; the last NPS score is the last in
+ * `events`, so a resume takes it by time (`latestNps`).
+ */
 function foldFigures(start: Figures, events: Iterable<LifecycleEvent>): Figures {
   let { orders, gross, refunds, firstPurchase, lastPurchase, lastNps } = start;
   for (const e of events) {
