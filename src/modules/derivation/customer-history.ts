@@ -26,6 +26,11 @@ export interface CustomerHistory {
 /** One stored touch as the history statements build it: json_build_array(id, type, channel, epoch ms, amount, nps, journey). */
 const toTouch = ([interactionId, type, channel, at, amount, npsScore, journeyId]: any[]): HistoryTouch => ({ interactionId, type, channel, at: Number(at), amount, npsScore, journeyId });
 
+/** A timestamp column in epoch ms, as the derivations take instants. */
+const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::bigint`;
+/** One stored interaction, as `toTouch` reads it. */
+const TOUCH_ROW = `json_build_array(i.id, i.type, i.channel, ${ms('i.occurred_at')}, i.amount::text, i.nps_score, i.journey_id)`;
+
 /**
  * The histories of customers in one statement: their interactions, stored transitions and
  * journey signatures. Lifecycle and journeys are both derived from it.
@@ -35,9 +40,7 @@ export async function loadHistories(db: Queryable, customerIds: readonly string[
   if (customerIds.length === 0) return result;
   const rows: Array<{ id: string; evaluated_at: Date | null; touches: any[] | null; transitions: any[] | null; journeys: Array<[string, string]> | null }> = await db.query(
     `SELECT c.id, c.evaluated_at,
-            (SELECT json_agg(json_build_array(i.id, i.type, i.channel, (extract(epoch FROM i.occurred_at) * 1000)::bigint, i.amount::text, i.nps_score, i.journey_id)
-                             ORDER BY i.occurred_at, i.id)
-               FROM interaction i WHERE i.customer_id = c.id) AS touches,
+            (SELECT json_agg(${TOUCH_ROW} ORDER BY i.occurred_at, i.id) FROM interaction i WHERE i.customer_id = c.id) AS touches,
             (SELECT json_agg(json_build_array(t.id, t.from_stage, t.to_stage, (extract(epoch FROM t.at) * 1000)::bigint, t.rule_number, t.cause_interaction_id)
                              ORDER BY t.at, t.id)
                FROM lifecycle_transition t WHERE t.customer_id = c.id) AS transitions,
@@ -78,7 +81,6 @@ export interface TouchedCustomer {
 /** The parameters of each touched customer, in the order of the statement's `p`. */
 const COLUMNS: Array<(c: TouchedCustomer) => unknown> = [(c) => c.id, (c) => c.firstPending?.at ?? null, (c) => c.firstPending?.interactionId ?? null, (c) => c.full];
 
-const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::bigint`;
 const EPOCH_MS = (value: string) => `('epoch'::timestamptz + ${value} * interval '1 millisecond')`;
 /**
  * The stored lifecycle events within the horizon but purchases, one range of
@@ -107,7 +109,6 @@ const WINDOW_PURCHASES = `(SELECT json_build_array(array_agg(${ms('w.occurred_at
 const JOURNEY_ROW = `json_build_array(j.id, j.status, ${ms('j.started_at')}, ${ms('j.ended_at')}, ${ms('j.last_touch_at')}, j.furthest_step, j.steps, j.channels,
                                      j.first_channel, j.last_channel, j.touchpoints, j.purchase_interaction_id, j.amount::text, j.signature)`;
 
-const TOUCH_ROW = `json_build_array(i.id, i.type, i.channel, ${ms('i.occurred_at')}, i.amount::text, i.nps_score, i.journey_id)`;
 /** Before or from the first late interaction, by time then id (interaction_customer_time_idx). */
 const BEFORE_LATE = `(i.occurred_at, i.id) < (m.first_at, m.first_id)`;
 const FROM_LATE = `(i.occurred_at, i.id) >= (m.first_at, m.first_id)`;
@@ -173,7 +174,7 @@ export async function loadDerivationInputs(db: Queryable, customers: readonly To
      )
      SELECT m.id, m.full, m.late, ${ms('m.evaluated_at')} AS evaluated_ms,
             CASE WHEN m.full THEN
-              (SELECT json_agg(json_build_array(i.id, i.type, i.channel, ${ms('i.occurred_at')}, i.amount::text, i.nps_score, i.journey_id) ORDER BY i.occurred_at, i.id)
+              (SELECT json_agg(${TOUCH_ROW} ORDER BY i.occurred_at, i.id)
                  FROM interaction i WHERE i.customer_id = m.id)
             END AS touches,
             CASE WHEN m.full THEN
