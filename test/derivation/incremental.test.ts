@@ -164,6 +164,38 @@ describe('incremental derivation on the write path', () => {
     expect(ways.resume).toBeGreaterThan(5);
   });
 
+  // Calls that carry several customers (the statement's array form), some of them late, some appending.
+  it('batches of six customers, late and in order together, store what the full derivation gives', async () => {
+    const rnd = random(77);
+    const people = Array.from({ length: 6 }, (_, k) => ({
+      identifiers: [{ type: 'CUSTOMER_ID' as const, value: unique(`inc-multi-${k}`) }],
+      touches: generateHistory(rnd, 25, START + k * DAY),
+      next: 0,
+      held: [] as GeneratedTouch[],
+      id: null as string | null,
+    }));
+    let late = 0;
+    while (people.some((p) => p.next < p.touches.length || p.held.length)) {
+      const inputs: RecordInteractionInput[] = [];
+      for (const p of people) {
+        if (p.next < p.touches.length && rnd() < 0.3) p.held.push(p.touches[p.next++]);
+        const sendHeld = p.held.length > 0 && (p.next >= p.touches.length || rnd() < 0.4);
+        const batch = sendHeld ? p.held.splice(Math.floor(rnd() * p.held.length), 1) : p.touches.slice(p.next, (p.next += 1 + Math.floor(rnd() * 2)));
+        if (sendHeld && p.id) late++;
+        inputs.push(...batch.map((g) => input(g, p.identifiers)));
+      }
+      if (inputs.length === 0) continue;
+      const res = await t.gql(RecordInteractionsDocument, { inputs });
+      expect(res.errors).toBeUndefined();
+      for (const r of res.data!.recordInteractions) expect({ status: r.status, problems: r.problems }).toEqual({ status: 'CREATED', problems: [] });
+      res.data!.recordInteractions.forEach((r, k) => {
+        people.find((p) => p.identifiers[0].value === inputs[k].identifiers![0].value)!.id = r.customerId!;
+      });
+      for (const p of people) if (p.id) await expectConsistent(p.id);
+    }
+    expect(late).toBeGreaterThan(10);
+  });
+
   // A third of the interactions late, sent in any order: most batches then resume from a late
   // instant, with the journeys passed over again from there.
   it.each(Array.from({ length: 12 }, (_, i) => i + 101))('history %i: mostly late interactions, in any order, give what the full derivation gives', async (seed) => {
