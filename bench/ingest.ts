@@ -45,6 +45,7 @@ import { uuidv7 } from '../src/db/uuid';
 
 import { jsonPoster, type ClientKind, type JsonPoster } from './http-client';
 import { BATCH_MUTATION, interaction as newPerson, newRunId, SINGLE_MUTATION, type InteractionInput } from './people';
+import { createSegments, deleteSegments, segmentNames, SEGMENTS, type Operation } from './segments';
 
 const USAGE =
   'usage: npm run bench:ingest -- [--url URL] [--key KEY] [--database-url URL] [--batches N] [--batch-size N] ' +
@@ -301,60 +302,8 @@ async function preflight(options: Options, signal: AbortSignal): Promise<void> {
 const runId = newRunId();
 const interaction = (scenario: string, index: number, email?: string) => newPerson(runId, scenario, index, email);
 
-/**
- * Saved segments a retailer would keep, each touching a different part of what a write changes
- * (figures, stage, RFM, journeys, channels, identifiers, consent); --segments takes the first N.
- */
-const DAY_MS = 86_400_000;
-const SEGMENTS: Array<{ name: string; definition: () => Record<string, unknown> }> = [
-  {
-    name: 'loyal, going quiet',
-    definition: () => ({ rfmSegments: ['LOYAL', 'AT_RISK'], minNetRevenue: '1000', channels: ['WEB', 'STORE'], consent: { purpose: 'EMAIL_MARKETING', status: 'GRANTED' } }),
-  },
-  { name: 'bought in the last 30 days', definition: () => ({ lastPurchaseAfter: new Date(Date.now() - 30 * DAY_MS).toISOString() }) },
-  { name: 'open journey on the web', definition: () => ({ openJourney: true, channels: ['WEB'] }) },
-  { name: 'repeat buyers', definition: () => ({ stages: ['ACTIVE', 'LOYAL', 'AMBASSADOR'], minOrderCount: 2 }) },
-  { name: 'app users with an email', definition: () => ({ channels: ['APP'], identifierTypes: ['EMAIL'] }) },
-];
-const CREATE_SEGMENT = 'mutation($name: String!, $definition: SegmentDefinitionInput!) { createSegment(name: $name, definition: $definition) { id } }';
-const SEGMENT_STATUS = 'query($id: ID!) { segment(id: $id) { status } }';
-const DELETE_SEGMENT = 'mutation($id: ID!) { deleteSegment(id: $id) }';
-
-/** Creates the run's segments and waits until each is evaluated (READY), so that writes keep them current. */
-async function createSegments(options: Options, deadline: AbortSignal): Promise<string[]> {
-  const ids: string[] = [];
-  for (const segment of SEGMENTS.slice(0, options.segments)) {
-    const variables = { name: `bench ${runId}: ${segment.name}`, definition: segment.definition() };
-    try {
-      const data = await postGraphQL<{ createSegment: { id: string } }>(options, JSON.stringify({ query: CREATE_SEGMENT, variables }), deadline);
-      ids.push(data.createSegment.id);
-    } catch (err) {
-      await deleteSegments(options, ids);
-      throw new UsageError(`Could not create the saved segments (the key needs the admin scope; --segments 0 runs without them): ${(err as Error).message}`);
-    }
-  }
-  const until = Date.now() + 60_000;
-  for (const id of ids) {
-    for (;;) {
-      const data = await postGraphQL<{ segment: { status: string } | null }>(options, JSON.stringify({ query: SEGMENT_STATUS, variables: { id } }), deadline);
-      if (data.segment?.status === 'READY') break;
-      if (Date.now() > until || deadline.aborted) throw new Error(`segment ${id} was not evaluated within 60 s (status ${data.segment?.status})`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  return ids;
-}
-
-/** Deletes the run's segments (their memberships go with them); a failure is reported, not thrown. */
-async function deleteSegments(options: Options, ids: string[]): Promise<void> {
-  for (const id of ids) {
-    try {
-      await postGraphQL(options, JSON.stringify({ query: DELETE_SEGMENT, variables: { id } }), AbortSignal.timeout(30_000));
-    } catch (err) {
-      console.error(`could not delete the bench's segment ${id}: ${(err as Error).message}`);
-    }
-  }
-}
+/** One operation of the run's key, for the segments' set-up and clean-up. */
+const operation = (options: Options, deadline: AbortSignal): Operation => (query, variables) => postGraphQL(options, JSON.stringify({ query, variables }), deadline);
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -687,12 +636,17 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   console.log(`Ingestion benchmark, run id ${runId}, against ${options.url}`);
   await preflight(options, deadline);
-  const segmentIds = await createSegments(options, deadline);
+  let segmentIds: string[];
+  try {
+    segmentIds = await createSegments(operation(options, deadline), options.segments, runId);
+  } catch (err) {
+    throw new UsageError(`Could not create the saved segments (the key needs the admin scope; --segments 0 runs without them): ${(err as Error).message}`);
+  }
   if (segmentIds.length) console.log(`${segmentIds.length} saved segments created and evaluated; every write keeps them current.`);
   try {
     await scenarios(options, argv, deadline, startedAt, segmentIds.length);
   } finally {
-    await deleteSegments(options, segmentIds);
+    await deleteSegments(operation(options, AbortSignal.timeout(30_000)), segmentIds);
   }
 }
 
@@ -799,7 +753,7 @@ async function scenarios(options: Options, argv: string[], deadline: AbortSignal
     `- Command: \`${shownCommandLine(argv)}\``,
     `- Run id: \`${runId}\` (prefix of every identifier and externalId written)`,
     `- Client: ${options.client === 'http' ? 'node:http, keep-alive connections' : 'fetch'} (--client)`,
-    `- Saved segments kept current by every write: ${segments ? SEGMENTS.slice(0, segments).map((s) => `"${s.name}"`).join(', ') : 'none (--segments 0)'}`,
+    `- Saved segments kept current by every write: ${segmentNames(segments)}`,
     '',
     markdownTable(rows),
     '',

@@ -1,10 +1,12 @@
 /**
  * The floor under writes: what PostgreSQL alone does with the statements the server sends.
  *
- *   npm run bench:write-floor [-- --batches 20] [--singles 6000] [--copies 1] [--rounds 3] [--client http|fetch] [--out bench/RESULTS.md]
+ *   npm run bench:write-floor [-- --batches 20] [--singles 6000] [--copies 1] [--rounds 3] [--segments 5] [--client http|fetch]
+ *                             [--out bench/RESULTS.md]
  *
  * 1. The API runs in this process on a fresh database (embedded PostgreSQL, or a new database on
- *    the server of DATABASE_URL, dropped at the end). First `--batches` recordInteractions calls
+ *    the server of DATABASE_URL, dropped at the end), with --segments of bench:ingest's saved
+ *    segments defined (bench/segments.ts), so that every write keeps their memberships current. First `--batches` recordInteractions calls
  *    of 1,000 new people each (bench:ingest's (a): ANONYMOUS_ID + EMAIL, one in three a purchase)
  *    from 2 senders, then `--singles` recordInteraction calls of one new person each (bench:ingest's
  *    (c)) from 32 clients, all over HTTP. Every statement the server sends to PostgreSQL in each
@@ -51,6 +53,7 @@ import { freshServer, machine, type FreshServer } from './fresh-server';
 import { jsonPoster, type ClientKind } from './http-client';
 import { BATCH_MUTATION, interaction, newRunId, SINGLE_MUTATION } from './people';
 import { CLK_TCK, cpuMs, postgresTicks, postmasterPid, ticksBetween } from './proc';
+import { createSegments, segmentNames, SEGMENTS, type Operation } from './segments';
 
 // The driver's own text serialization of a parameter (not in its typings), done before the replay's clock starts.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -68,6 +71,7 @@ const { values } = parseArgs({
     singles: { type: 'string', default: '6000' },
     copies: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '3' },
+    segments: { type: 'string', default: String(SEGMENTS.length) },
     client: { type: 'string', default: 'http' },
     out: { type: 'string', default: 'bench/RESULTS.md' },
   },
@@ -81,6 +85,7 @@ const batches = count('batches', values.batches!, 0, 1000);
 const singles = count('singles', values.singles!, 0, 100_000);
 const copies = count('copies', values.copies!, 1, 20);
 const rounds = count('rounds', values.rounds!, 1, 20);
+const segments = count('segments', values.segments!, 0, SEGMENTS.length);
 if (batches + singles === 0) throw new Error('--batches and --singles are both 0: nothing to measure');
 if (values.client !== 'http' && values.client !== 'fetch') throw new Error(`--client must be http or fetch, got "${values.client}"`);
 const client = values.client as ClientKind;
@@ -401,6 +406,20 @@ function report(phase: Phase, replays: Replay[], http: HttpFloor[]): string {
   ].join('\n');
 }
 
+/** One operation of the bench's admin key. */
+function operation(fresh: FreshServer): Operation {
+  return async (query, variables) => {
+    const poster = jsonPoster(fresh.server.url, { authorization: `Bearer ${fresh.key}` }, { kind: client, connections: 1 });
+    try {
+      const json = JSON.parse((await poster.post(JSON.stringify({ query, variables }))).text) as { data?: unknown; errors?: Array<{ message: string }> };
+      if (json.errors?.length) throw new Error(json.errors.map((e) => e.message).join('; '));
+      return json.data as never;
+    } finally {
+      poster.close();
+    }
+  };
+}
+
 async function main(): Promise<void> {
   const fresh = await freshServer('floor');
   const url = (fresh.dataSource.options as unknown as { url: string }).url;
@@ -416,6 +435,7 @@ async function main(): Promise<void> {
     const version = (await probe.query('SHOW server_version')).rows[0].server_version as string;
     await probe.end();
     if (!postmaster) throw new Error('PostgreSQL is not a process of this machine: its CPU cannot be read from /proc');
+    await createSegments(operation(fresh), segments, run);
 
     // 1. Through the API, recording. Batches first: the single writes then meet analyzed tables.
     const phases: Phase[] = [];
@@ -450,7 +470,8 @@ async function main(): Promise<void> {
     }
 
     // 2. Replays, PostgreSQL only, interleaved across the phases.
-    const keep = new Set<string>((await fresh.dataSource.query(`SELECT id::text FROM api_key`)).map((r: { id: string }) => r.id));
+    // The key and the segments stay what they are: the replayed writes keep the same memberships current.
+    const keep = new Set<string>((await fresh.dataSource.query(`SELECT id::text FROM api_key UNION ALL SELECT id::text FROM segment`)).map((r: { id: string }) => r.id));
     const replays = phases.map(() => [] as Replay[]);
     const http: HttpFloor[] = [];
     for (let round = 0; round < rounds; round++) {
@@ -463,8 +484,9 @@ async function main(): Promise<void> {
       `## The floor under writes (\`npm run bench:write-floor\`), ${new Date().toISOString()}`,
       '',
       `- Machine: ${machine()}; ${fresh.database} ${version}, a new database (${settings}).`,
-      `- Command: \`npm run bench:write-floor -- --batches ${batches} --singles ${singles} --copies ${copies} --rounds ${rounds} --client ${client}\``,
+      `- Command: \`npm run bench:write-floor -- --batches ${batches} --singles ${singles} --copies ${copies} --rounds ${rounds} --segments ${segments} --client ${client}\``,
       `- Single writes of one key combined: WRITE_COMBINE_MAX=${combine.maxItems}, WRITE_COMBINE_IN_FLIGHT=${combine.maxInFlight}.`,
+      `- Saved segments kept current by every write: ${segmentNames(segments)}.`,
       '',
       ...phases.map((phase, i) => report(phase, replays[i], phase.unit === 'write' ? http : [])),
       '"The other connections" replay what the server sent outside its write transactions (the live',
