@@ -406,18 +406,19 @@ function report(phase: Phase, replays: Replay[], http: HttpFloor[]): string {
   ].join('\n');
 }
 
-/** One operation of the bench's admin key. */
-function operation(fresh: FreshServer): Operation {
-  return async (query, variables) => {
-    const poster = jsonPoster(fresh.server.url, { authorization: `Bearer ${fresh.key}` }, { kind: client, connections: 1 });
-    try {
-      const json = JSON.parse((await poster.post(JSON.stringify({ query, variables }))).text) as { data?: unknown; errors?: Array<{ message: string }> };
-      if (json.errors?.length) throw new Error(json.errors.map((e) => e.message).join('; '));
-      return json.data as never;
-    } finally {
-      poster.close();
-    }
+/** Defines the saved segments through the API with the bench's admin key, on a connection of its own. */
+async function defineSegments(fresh: FreshServer, runId: string): Promise<void> {
+  const poster = jsonPoster(fresh.server.url, { authorization: `Bearer ${fresh.key}` }, { kind: client, connections: 1 });
+  const operation: Operation = async (query, variables) => {
+    const json = JSON.parse((await poster.post(JSON.stringify({ query, variables }))).text) as { data?: unknown; errors?: Array<{ message: string }> };
+    if (json.errors?.length) throw new Error(json.errors.map((e) => e.message).join('; '));
+    return json.data as never;
   };
+  try {
+    await createSegments(operation, segments, runId);
+  } finally {
+    poster.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -435,7 +436,7 @@ async function main(): Promise<void> {
     const version = (await probe.query('SHOW server_version')).rows[0].server_version as string;
     await probe.end();
     if (!postmaster) throw new Error('PostgreSQL is not a process of this machine: its CPU cannot be read from /proc');
-    await createSegments(operation(fresh), segments, run);
+    await defineSegments(fresh, run);
 
     // 1. Through the API, recording. Batches first: the single writes then meet analyzed tables.
     const phases: Phase[] = [];

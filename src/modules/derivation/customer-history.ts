@@ -109,6 +109,9 @@ const WINDOW_PURCHASES = `(SELECT json_build_array(array_agg(${ms('w.occurred_at
 const JOURNEY_ROW = `json_build_array(j.id, j.status, ${ms('j.started_at')}, ${ms('j.ended_at')}, ${ms('j.last_touch_at')}, j.furthest_step, j.steps, j.channels,
                                      j.first_channel, j.last_channel, j.touchpoints, j.purchase_interaction_id, j.amount::text, j.signature)`;
 
+/** The journey the customer's latest purchase (matching `condition` on `i`) converted: the latest converted journey then. */
+const CONVERTED_JOURNEY = (condition = 'true') =>
+  `(SELECT i.journey_id FROM interaction i WHERE i.customer_id = m.id AND i.type = 'PURCHASE' AND ${condition} ORDER BY i.occurred_at DESC, i.id DESC LIMIT 1)`;
 /** Before or from the first late interaction, by time then id (interaction_customer_time_idx). */
 const BEFORE_LATE = `(i.occurred_at, i.id) < (m.first_at, m.first_id)`;
 const FROM_LATE = `(i.occurred_at, i.id) >= (m.first_at, m.first_id)`;
@@ -134,7 +137,7 @@ const LATE_JOURNEYS = `SELECT json_build_object(
                         WHERE j.customer_id = m.id
                           AND j.started_at = (SELECT started_at FROM journey WHERE customer_id = m.id AND started_at < m.first_at ORDER BY started_at DESC LIMIT 1)
                         ORDER BY j.id DESC LIMIT 1)) AS latest_id,
-                    (SELECT i.journey_id FROM interaction i WHERE i.customer_id = m.id AND i.type = 'PURCHASE' AND ${BEFORE_LATE} ORDER BY i.occurred_at DESC, i.id DESC LIMIT 1) AS converted_id) k`;
+                    ${CONVERTED_JOURNEY(BEFORE_LATE)} AS converted_id) k`;
 
 /**
  * What the derivation of each touched customer needs, in one statement. A customer whose new
@@ -210,7 +213,7 @@ export async function loadDerivationInputs(db: Queryable, customers: readonly To
                             ORDER BY j.id DESC LIMIT 1) END,
                 -- The latest converted journey is the one the latest purchase converted.
                 'converted', CASE WHEN NOT m.late THEN (SELECT ${JOURNEY_ROW} FROM journey j
-                               WHERE j.id = (SELECT i.journey_id FROM interaction i WHERE i.customer_id = m.id AND i.type = 'PURCHASE' ORDER BY i.occurred_at DESC, i.id DESC LIMIT 1)) END)
+                               WHERE j.id = ${CONVERTED_JOURNEY()}) END)
             END AS checkpoint,
             CASE WHEN m.late AND NOT m.full THEN (${LATE_JOURNEYS}) END AS replay
        FROM m`,

@@ -1,6 +1,6 @@
 import { byTimeThenId, DAY_MS } from '../shared/time';
 import { JourneyStatus } from './journey-step.enum';
-import { deriveJourneys, type DerivedJourney, type JourneyTouch } from './derive';
+import { deriveJourneys, type Derivation, type DerivedJourney, type JourneyTouch } from './derive';
 
 /** A customer's interactions and stored journeys, as loaded. */
 export interface JourneyInput {
@@ -53,6 +53,33 @@ export interface JourneyOutcome {
 }
 
 /**
+ * What to write after a pass: the journeys whose row differs from `stored` (id → signature), those
+ * of `deletable` the pass no longer gives, the stored interactions passed over (`storedTouches`)
+ * whose journey changed, and the journeys of the pending ones.
+ */
+function outcome(
+  customerId: string,
+  { journeys, journeyOf, nextAbandonAt }: Derivation,
+  stored: ReadonlyMap<string, string>,
+  storedTouches: ReadonlyArray<{ interactionId: string; journeyId: string | null }>,
+  pending: readonly JourneyTouch[],
+  deletable: readonly string[],
+): JourneyOutcome {
+  const computedIds = new Set(journeys.map((j) => j.id));
+  const pendingIds = new Set(pending.map((p) => p.interactionId));
+  return {
+    customerId,
+    upsert: journeys.filter((j) => stored.get(j.id) !== j.signature),
+    deleteIds: deletable.filter((id) => !computedIds.has(id)),
+    reassign: storedTouches
+      .filter((t) => (journeyOf.get(t.interactionId) ?? null) !== t.journeyId)
+      .map((t) => ({ interactionId: t.interactionId, journeyId: journeyOf.get(t.interactionId) ?? null })),
+    journeyOfPending: new Map([...journeyOf].filter(([id]) => pendingIds.has(id))),
+    nextAbandonAt,
+  };
+}
+
+/**
  * Keeps each customer's purchase journeys equal to what grouping all its interactions in time
  * order gives, so that arrival order never matters: from the whole history (`compute`), from the
  * stored rows after an append (`resume`), or passed over again from a late interaction
@@ -69,19 +96,7 @@ export class JourneyService {
   compute(customerId: string, input: JourneyInput, pending: readonly JourneyTouch[], until: number): JourneyOutcome {
     const touches: Array<JourneyTouch & { journeyId?: string | null }> = [...input.touches, ...pending];
     touches.sort(byTimeThenId);
-    const { journeys, journeyOf, nextAbandonAt } = deriveJourneys(touches, this.abandonAfterMs, until);
-    const computedIds = new Set(journeys.map((j) => j.id));
-    const pendingIds = new Set(pending.map((p) => p.interactionId));
-    return {
-      customerId,
-      upsert: journeys.filter((j) => input.stored.get(j.id) !== j.signature),
-      deleteIds: [...input.stored.keys()].filter((id) => !computedIds.has(id)),
-      reassign: input.touches
-        .filter((t) => (journeyOf.get(t.interactionId) ?? null) !== t.journeyId)
-        .map((t) => ({ interactionId: t.interactionId, journeyId: journeyOf.get(t.interactionId) ?? null })),
-      journeyOfPending: new Map([...journeyOf].filter(([id]) => pendingIds.has(id))),
-      nextAbandonAt,
-    };
+    return outcome(customerId, deriveJourneys(touches, this.abandonAfterMs, until), input.stored, input.touches, pending, [...input.stored.keys()]);
   }
 
   /**
@@ -102,23 +117,11 @@ export class JourneyService {
       latest && latest.status !== JourneyStatus.CONVERTED && replay.lastBeforeAt !== null && replay.lastBeforeAt - latest.lastTouchAt <= this.abandonAfterMs ? latest : null;
     const touches: JourneyTouch[] = [...replay.tail, ...pending];
     touches.sort(byTimeThenId);
-    const { journeys, journeyOf, nextAbandonAt } = deriveJourneys(touches, this.abandonAfterMs, until, {
-      open,
-      lastConverted: lastConverted?.status === JourneyStatus.CONVERTED ? lastConverted : null,
-    });
-    const computedIds = new Set(journeys.map((j) => j.id));
-    const pendingIds = new Set(pending.map((p) => p.interactionId));
-    return {
-      customerId,
-      upsert: journeys.filter((j) => replay.stored.get(j.id) !== j.signature),
-      // The two started before the late interaction: an abandoned latest one is not carried on, and stays.
-      deleteIds: [...replay.stored.keys()].filter((id) => !computedIds.has(id) && id !== replay.latestId && id !== replay.convertedId),
-      reassign: replay.tail
-        .filter((t) => (journeyOf.get(t.interactionId) ?? null) !== t.journeyId)
-        .map((t) => ({ interactionId: t.interactionId, journeyId: journeyOf.get(t.interactionId) ?? null })),
-      journeyOfPending: new Map([...journeyOf].filter(([id]) => pendingIds.has(id))),
-      nextAbandonAt,
-    };
+    const derived = deriveJourneys(touches, this.abandonAfterMs, until, { open, lastConverted });
+    // Only journeys started from the late interaction on can be gone: the two it stands on stay
+    // (an abandoned latest one is not carried on, and is left as stored).
+    const deletable = [...replay.stored.keys()].filter((id) => id !== replay.latestId && id !== replay.convertedId);
+    return outcome(customerId, derived, replay.stored, replay.tail, pending, deletable);
   }
 
   /**

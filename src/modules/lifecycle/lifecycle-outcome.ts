@@ -235,7 +235,7 @@ export function resumeLifecycle(checkpoint: LifecycleCheckpoint, pending: readon
     purchasesBefore: checkpoint.orderCount - storedPurchases,
   });
 
-  const { orders, gross, refunds, firstPurchase, lastPurchase, lastNps } = foldFigures(
+  const { orders, gross, refunds, firstPurchase, lastPurchase } = foldFigures(
     {
       orders: checkpoint.orderCount,
       gross: toUnits(checkpoint.grossRevenue),
@@ -259,7 +259,7 @@ export function resumeLifecycle(checkpoint: LifecycleCheckpoint, pending: readon
     firstPurchaseAt: date(firstPurchase),
     lastPurchaseAt: date(lastPurchase),
     lastInteractionAt: new Date(last),
-    lastNpsScore: latestNps(events) ?? lastNps,
+    lastNpsScore: latestNps(events) ?? checkpoint.lastNpsScore,
     previousStage: previous ? (previous.to as LifecycleStage) : null,
   };
 }
